@@ -1,0 +1,128 @@
+"""Test helpers shipped with the library: real face photos from package data, re-encoded in memory.
+
+The photos come from PyPI packages (scikit-image's astronaut, matplotlib's grace_hopper sample), so
+tests and benchmarks need no downloads and no image files in this repository.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import cv2
+import numpy as np
+
+from colorseason.analysis.colorspace import SRGB8_TO_LINEAR, linear_to_srgb
+
+SAMPLE_NAMES: tuple[str, ...] = ("astronaut", "grace_hopper")
+
+
+@cache
+def sample_bgr(name: str) -> np.ndarray:
+    """The named sample photo as an 8-bit BGR array (read-only; copy before changing it)."""
+    if name == "astronaut":
+        from skimage import data
+
+        image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    elif name == "grace_hopper":
+        from matplotlib import cbook
+
+        with cbook.get_sample_data("grace_hopper.jpg") as handle:
+            encoded = np.frombuffer(handle.read(), np.uint8)
+        image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    else:
+        raise ValueError(f"unknown sample {name!r}; choose from {SAMPLE_NAMES}")
+    image.setflags(write=False)
+    return image
+
+
+def encode(image: np.ndarray, fmt: str = ".jpg", quality: int = 92) -> bytes:
+    """Encode a BGR array in memory (``.jpg``, ``.png`` or ``.webp``)."""
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt == ".jpg" else []
+    if fmt == ".webp":
+        params = [cv2.IMWRITE_WEBP_QUALITY, quality]
+    ok, buffer = cv2.imencode(fmt, image, params)
+    if not ok:
+        raise ValueError(f"could not encode as {fmt}")
+    return buffer.tobytes()
+
+
+def resize_to_megapixels(image: np.ndarray, megapixels: float) -> np.ndarray:
+    """Scale ``image`` (keeping its aspect ratio) to about ``megapixels`` million pixels."""
+    height, width = image.shape[:2]
+    scale = (megapixels * 1e6 / (height * width)) ** 0.5
+    size = (round(width * scale), round(height * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+
+
+def sample_jpeg(
+    name: str = "astronaut", megapixels: float | None = None, quality: int = 92
+) -> bytes:
+    """A sample face photo as JPEG bytes, optionally upscaled to ``megapixels`` (e.g. 2.0)."""
+    image = sample_bgr(name)
+    if megapixels is not None:
+        image = resize_to_megapixels(image, megapixels)
+    return encode(image, ".jpg", quality)
+
+
+# Synthetic variants: the degradations the pipeline must survive (issue 2, "What it must reach").
+# Light and exposure act on linear RGB, where light mixes; the results are 8-bit BGR again.
+
+CASTS_RGB: dict[str, tuple[float, float, float]] = {
+    "warm": (1.0, 0.80, 0.55),
+    "cool": (0.80, 0.92, 1.0),
+    "green": (0.85, 1.0, 0.85),
+    "magenta": (1.0, 0.85, 1.0),
+    "tungsten": (1.0, 0.70, 0.40),
+}
+"""Illuminant casts as per-channel gains in linear **RGB** order."""
+
+EXPOSURES: tuple[float, ...] = (0.6, 1.4)
+"""Exposure factors in linear light (×0.6 under-, ×1.4 over-exposed)."""
+
+
+def _to_linear(bgr: np.ndarray) -> np.ndarray:
+    return SRGB8_TO_LINEAR[bgr]
+
+
+def _to_srgb8(linear: np.ndarray) -> np.ndarray:
+    return np.round(linear_to_srgb(linear) * 255.0).astype(np.uint8)
+
+
+def apply_cast(bgr: np.ndarray, gains_rgb: tuple[float, float, float]) -> np.ndarray:
+    """The photo as if lit by a coloured light: linear RGB scaled per channel (von Kries)."""
+    gains_bgr = np.asarray(gains_rgb, dtype=np.float32)[::-1]
+    return _to_srgb8(_to_linear(bgr) * gains_bgr)
+
+
+def apply_exposure(bgr: np.ndarray, factor: float) -> np.ndarray:
+    """The photo with ``factor`` times the light (highlights clip, as in a camera)."""
+    return _to_srgb8(_to_linear(bgr) * np.float32(factor))
+
+
+def recompress(bgr: np.ndarray, quality: int) -> np.ndarray:
+    """The photo after one JPEG round trip at ``quality`` (blocking, chroma subsampling)."""
+    return cv2.imdecode(np.frombuffer(encode(bgr, ".jpg", quality), np.uint8), cv2.IMREAD_COLOR)
+
+
+def downscale(bgr: np.ndarray, fraction: float) -> np.ndarray:
+    """The photo scaled to ``fraction`` of its width and height (area averaging)."""
+    height, width = bgr.shape[:2]
+    size = (max(1, round(width * fraction)), max(1, round(height * fraction)))
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+
+
+def embed_small(
+    bgr: np.ndarray, fraction: float, background: tuple[int, int, int] = (128, 128, 128)
+) -> np.ndarray:
+    """The photo centred in a larger frame so that it spans ``fraction`` of the frame's width.
+
+    The frame has the photo's aspect ratio and a neutral grey background (neutral, so it does not
+    bias the light estimate). The face then spans ``fraction`` times its share of the photo.
+    """
+    height, width = bgr.shape[:2]
+    frame_width, frame_height = round(width / fraction), round(height / fraction)
+    frame = np.empty((frame_height, frame_width, 3), np.uint8)
+    frame[:] = background
+    top, left = (frame_height - height) // 2, (frame_width - width) // 2
+    frame[top : top + height, left : left + width] = bgr
+    return frame

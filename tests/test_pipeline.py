@@ -1,0 +1,112 @@
+"""The pipeline on real faces (package data) and their degraded variants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colorseason.analysis import MODEL_VERSION, analyze
+from colorseason.analysis.colorspace import delta_e_2000
+from colorseason.analysis.seasons import FAMILIES, SEASON_IDS
+from colorseason.errors import FaceTooSmallError, NoFaceError
+from colorseason.testing import (
+    CASTS_RGB,
+    apply_cast,
+    downscale,
+    embed_small,
+    encode,
+    sample_bgr,
+    sample_jpeg,
+)
+
+SAMPLES = ("astronaut", "grace_hopper")
+
+
+@pytest.fixture(scope="module", params=SAMPLES)
+def sample(request: pytest.FixtureRequest) -> tuple[str, dict]:
+    return request.param, analyze(sample_jpeg(request.param))
+
+
+def test_result_shape(sample: tuple[str, dict]) -> None:
+    _, result = sample
+    assert result["season"]["id"] in SEASON_IDS
+    assert result["season"]["family"] in FAMILIES
+    assert set(result["season"]["name"]) == {"en", "ko"}
+    assert result["second_season"]["id"] != result["season"]["id"]
+    assert list(result["probabilities"]) == list(SEASON_IDS)
+    assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+    assert sum(result["families"].values()) == pytest.approx(1, abs=1e-3)
+    assert result["season"]["id"] == max(result["probabilities"], key=result["probabilities"].get)
+    assert result["undertone"] in {"warm", "cool", "neutral"}
+    assert set(result["dimensions"]) == {"warmth", "depth", "clarity", "contrast"}
+    assert all(-1 <= value <= 1 for value in result["dimensions"].values())
+    for part in ("skin", "eyes", "hair", "lips"):
+        colour = result["measurements"][part]
+        assert len(colour["lab"]) == 3
+        assert colour["hex"].startswith("#") and len(colour["hex"]) == 7
+    assert {"best", "avoid", "lips", "blush", "hair", "metals"} <= set(result["palette"])
+    assert 0 <= result["quality"]["score"] <= 1
+    assert 0 <= result["confidence"] <= result["quality"]["score"]
+    assert result["faces"]["count"] == 1
+    assert result["model"]["version"] == MODEL_VERSION
+    assert result["timings_ms"]["total"] > 0
+
+
+def test_skin_is_measured_as_skin(sample: tuple[str, dict]) -> None:
+    lightness, a, b = sample[1]["measurements"]["skin"]["lab"]
+    assert 35 < lightness < 85
+    assert 0 < a < 25 and 5 < b < 35  # skin sits in the red-yellow quadrant
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+@pytest.mark.parametrize("cast", sorted(CASTS_RGB))
+def test_casts_are_corrected(name: str, cast: str) -> None:
+    original = analyze(sample_jpeg(name))["measurements"]["skin"]["lab"]
+    image = apply_cast(sample_bgr(name), CASTS_RGB[cast])
+    corrected = analyze(encode(image))["measurements"]["skin"]["lab"]
+    uncorrected = analyze(encode(image), correct_illumination=False)["measurements"]["skin"]["lab"]
+    error = float(delta_e_2000(np.array(corrected), np.array(original)))
+    assert error < 3.0
+    assert error < float(delta_e_2000(np.array(uncorrected), np.array(original)))
+
+
+# The photo's share of the frame width that leaves its face at about 10 % of the frame (the
+# astronaut's face spans 18 % of her photo, Grace Hopper's 36 %): well under the 30 % required.
+@pytest.mark.parametrize(("name", "photo_fraction"), [("astronaut", 0.5), ("grace_hopper", 0.3)])
+def test_face_small_in_a_large_frame_is_found(name: str, photo_fraction: float) -> None:
+    result = analyze(encode(embed_small(sample_bgr(name), photo_fraction)))
+    assert result["faces"]["count"] == 1
+
+
+def test_no_face() -> None:
+    rng = np.random.default_rng(7)
+    noise = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    with pytest.raises(NoFaceError):
+        analyze(encode(noise))
+
+
+def test_face_too_small() -> None:
+    tiny = downscale(sample_bgr("grace_hopper"), 0.2)  # the face is ~37 px wide
+    with pytest.raises((FaceTooSmallError, NoFaceError)):
+        analyze(encode(tiny))
+
+
+def test_two_faces_analyse_the_largest() -> None:
+    big = np.array(sample_bgr("grace_hopper"))
+    small = big[::2, ::2]
+    canvas = np.full((big.shape[0], big.shape[1] + small.shape[1] + 40, 3), 120, np.uint8)
+    canvas[:, : big.shape[1]] = big
+    canvas[100 : 100 + small.shape[0], big.shape[1] + 40 :] = small
+    result = analyze(encode(canvas))
+    assert result["faces"]["count"] == 2
+    assert "multiple_faces" in {issue["code"] for issue in result["quality"]["issues"]}
+
+
+def test_grayscale_is_analysed_with_a_quality_issue() -> None:
+    import cv2
+
+    gray = cv2.cvtColor(sample_bgr("grace_hopper"), cv2.COLOR_BGR2GRAY)
+    result = analyze(encode(gray))
+    codes = {issue["code"] for issue in result["quality"]["issues"]}
+    assert "grayscale_photo" in codes
+    assert result["confidence"] < 0.3
