@@ -86,9 +86,16 @@ def test_no_face() -> None:
 
 
 def test_face_too_small() -> None:
-    tiny = downscale(sample_bgr("grace_hopper"), 0.2)  # the face is ~37 px wide
-    with pytest.raises((FaceTooSmallError, NoFaceError)):
+    tiny = embed_small(downscale(sample_bgr("grace_hopper"), 0.08), 0.5)  # a face ~16 px wide
+    with pytest.raises(FaceTooSmallError):
         analyze(encode(tiny))
+
+
+def test_small_face_is_analysed_with_a_penalty() -> None:
+    result = analyze(encode(downscale(sample_bgr("astronaut"), 0.25)))  # a face ~23 px wide
+    issues = {issue["code"] for issue in result["quality"]["issues"]}
+    assert "face_too_small" in issues
+    assert result["quality"]["score"] <= 0.5
 
 
 def test_two_faces_analyse_the_largest() -> None:

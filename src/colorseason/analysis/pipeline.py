@@ -18,8 +18,8 @@ from colorseason.analysis.palette import palette_for
 from colorseason.analysis.seasons import FAMILIES, SEASONS
 from colorseason.errors import FaceTooSmallError
 
-# Below this many face pixels (in the original photo) colours come from a handful of pixels.
-MIN_FACE_PIXELS = 40
+# Below this many face pixels (in the original photo) there is no colour left to measure.
+MIN_FACE_PIXELS = 20
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ variants (see bench/robustness.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -18,8 +18,10 @@ from colorseason.analysis.features import Measurements
 from colorseason.analysis.illumination import LightEstimate
 from colorseason.analysis.landmarks import FaceLandmarks
 
-# Face width in the original photo's pixels below which colours come from few pixels.
+# Face width in the original photo's pixels below which colours come from few pixels, and below
+# which they come from very few (the penalty doubles and more).
 SMALL_FACE_PIXELS = 80
+TINY_FACE_PIXELS = 40
 # Variance of the Laplacian of the face, resampled to 128 px wide, below which it is blurred.
 BLUR_VARIANCE = 60.0
 CAST_DEGREES = 6.0
@@ -133,9 +135,10 @@ def assess(
 ) -> list[QualityIssue]:
     """The quality issues of this photo, most serious first."""
     found: list[str] = []
+    face_pixels = face.width / image.scale
     if image.grayscale:
         found.append("grayscale_photo")
-    if face.width / image.scale < SMALL_FACE_PIXELS:
+    if face_pixels < SMALL_FACE_PIXELS:
         found.append("face_too_small")
     if _sharpness(image.bgr, face_box) < BLUR_VARIANCE:
         found.append("blurry")
@@ -156,7 +159,10 @@ def assess(
         found.append("hair_not_visible")
     if face.face_count > 1:
         found.append("multiple_faces")
-    return sorted((ISSUES[code] for code in found), key=lambda issue: -issue.penalty)
+    issues = [ISSUES[code] for code in found]
+    if face_pixels < TINY_FACE_PIXELS:
+        issues = [replace(i, penalty=0.5) if i.code == "face_too_small" else i for i in issues]
+    return sorted(issues, key=lambda issue: -issue.penalty)
 
 
 def score(issues: list[QualityIssue]) -> float:
