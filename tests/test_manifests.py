@@ -1,0 +1,587 @@
+"""The deployment manifests: valid for Knative offline, and consistent with the code and each other.
+
+A broken manifest shows up late on a cluster: as a webhook rejection at `kubectl apply`, or worse as
+a revision that never becomes ready, an event nobody consumes, or a `func deploy` that silently
+undoes a setting. These tests catch that before a cluster sees it:
+
+- every YAML under knative/, eventing/ and functions/*/func.yaml passes the shared offline
+  validator (CRD schemas + Knative webhook rules + core Kubernetes schemas), without warnings, and
+  yamllint; the rendered kustomizations too when kubectl or kustomize is installed;
+- the event contract (``colorseason.events``) is routed as DESIGN.md §2 says, through the same
+  Trigger filters the local broker applies;
+- func.yaml, knative/ and eventing/ agree (scale, resources, env, volumes, subscriptions);
+- the AI pool scales to zero on concurrency and is pinned to inference nodes, the web pool is not;
+- the images install only their extra, as a non-root user, with no jax in the analyze image.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from colorseason import events
+from colorseason.local.broker import compile_attribute_filter, load_topology, read_manifests
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("COLORSEASON_SHARED", ROOT.parent / "shared"))
+VALIDATOR = SHARED / "knative" / "validate_knative.py"
+FUNCTIONS = ("analyze", "status", "results")
+WEB_POOL = ("status", "results")
+MANIFEST_DIRS = ("knative", "eventing", "functions")
+POOL_KEY, POOL_VALUE = "colorseason.dev/pool", "inference"
+AUTOSCALING = "autoscaling.knative.dev/"
+PING_TYPE = "dev.knative.sources.ping"
+
+# Who produces each contract event (events.SOURCES), as the routing checks need a source too.
+PRODUCER = {
+    events.REQUESTED: events.SOURCE_ANALYZE,
+    events.STARTED: events.SOURCE_ANALYZE,
+    events.COMPLETED: events.SOURCE_ANALYZE,
+    events.FAILED: events.SOURCE_ANALYZE,
+    events.PURGE: events.SOURCE_PURGE,
+    events.DELETED: events.SOURCE_RESULTS,
+}
+
+# DESIGN.md §2: which functions consume each event type.
+EXPECTED_ROUTES = {
+    events.REQUESTED: {"analyze", "status"},
+    events.STARTED: {"status"},
+    events.COMPLETED: {"status", "results"},
+    events.FAILED: {"status"},
+    events.PURGE: {"results"},
+    events.DELETED: {"status"},
+}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _documents(directory: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+    for path in sorted((ROOT / directory).rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text("utf-8")):
+            if isinstance(doc, dict) and "kind" in doc:
+                yield path, doc
+
+
+def _objects(directory: str, kind: str) -> dict[str, dict[str, Any]]:
+    """Objects of one kind by name; kustomize patches (overlays) are left out."""
+    return {
+        doc["metadata"]["name"]: doc
+        for path, doc in _documents(directory)
+        if doc["kind"] == kind
+        and "overlays" not in path.parts
+        and path.name != "kustomization.yaml"
+    }
+
+
+def _services() -> dict[str, dict[str, Any]]:
+    return {
+        name: doc
+        for name, doc in _objects("knative", "Service").items()
+        if doc["apiVersion"] == "serving.knative.dev/v1"
+    }
+
+
+def _func_yaml(name: str) -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "functions" / name / "func.yaml").read_text("utf-8"))
+
+
+def _pod(service: dict[str, Any]) -> dict[str, Any]:
+    return service["spec"]["template"]["spec"]
+
+
+def _container(service: dict[str, Any]) -> dict[str, Any]:
+    (container,) = _pod(service)["containers"]
+    return container
+
+
+def _annotations(service: dict[str, Any]) -> dict[str, str]:
+    return service["spec"]["template"]["metadata"].get("annotations", {})
+
+
+def _validate(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    if not VALIDATOR.is_file():
+        pytest.skip(f"the shared validator is not at {VALIDATOR} (set COLORSEASON_SHARED)")
+    return subprocess.run(
+        [sys.executable, str(VALIDATOR), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _topology() -> Any:
+    return load_topology(
+        read_manifests(ROOT / "eventing"), {name: f"http://{name}" for name in FUNCTIONS}
+    )
+
+
+def _consumers(attributes: dict[str, str]) -> set[str]:
+    """The functions the eventing/ Triggers deliver an event with these attributes to."""
+    return {
+        t.subscriber.removeprefix("http://").split("/")[0]
+        for t in _topology().triggers
+        if t.matches(attributes)
+    }
+
+
+def _event(event_type: str, source: str | None = None) -> dict[str, str]:
+    return {
+        "specversion": "1.0",
+        "id": "1",
+        "type": event_type,
+        "source": source or PRODUCER[event_type],
+    }
+
+
+def _dockerfile(name: str) -> str:
+    return (ROOT / "functions" / name / "Dockerfile").read_text("utf-8")
+
+
+def _gunicorn_args(name: str) -> dict[str, str]:
+    cmd = re.search(r"exec gunicorn (.+?)'functions_framework", _dockerfile(name))
+    assert cmd, f"functions/{name}/Dockerfile does not start gunicorn with functions_framework"
+    words = shlex.split(cmd.group(1).replace('\\"', ""))
+    return {
+        w: words[i + 1] for i, w in enumerate(words) if w.startswith("--") and i + 1 < len(words)
+    }
+
+
+# --- the offline validator and yamllint ---------------------------------------------------------
+def test_manifests_pass_the_knative_validator_without_warnings() -> None:
+    result = _validate("-q", "--warnings-as-errors", "--tree", *MANIFEST_DIRS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b0 errors, 0 warnings", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "knative/cluster/config-features.yaml",
+            "kubernetes.podspec-tolerations: enabled",
+            "kubernetes.podspec-tolerations: disabled",
+            "must not set the field(s): spec.template.spec.tolerations",
+        ),
+        (
+            "eventing/broker.yaml",
+            "backoffPolicy: exponential",
+            "backoffPolicy: Exponential",
+            "backoffPolicy",
+        ),
+        (
+            "functions/analyze/func.yaml",
+            "namespace: colorseason\ninvoke: http\n",
+            "namespace: colorseason\ninvoke: http\nbuild:\n  builder: docker\n",
+            "builder",
+        ),
+    ],
+)
+def test_the_validator_rejects_a_broken_copy(
+    tmp_path: Path, file: str, old: str, new: str, message: str
+) -> None:
+    """Proves the check above can fail: the same tree with one known mistake must not pass."""
+    for directory in MANIFEST_DIRS:
+        shutil.copytree(ROOT / directory, tmp_path / directory)
+    target = tmp_path / file
+    text = target.read_text("utf-8")
+    assert old in text, f"{file} changed: update this test's mutation"
+    target.write_text(text.replace(old, new, 1), "utf-8")
+    result = _validate("-q", "--tree", *MANIFEST_DIRS, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert message in result.stdout, result.stdout
+
+
+def test_rendered_kustomizations_pass_the_validator(tmp_path: Path) -> None:
+    """kustomize output (namespace, image digests, patches applied) is what a cluster receives."""
+    if shutil.which("kustomize"):
+        render = ["kustomize", "build"]
+    elif shutil.which("kubectl"):
+        render = ["kubectl", "kustomize"]
+    else:
+        pytest.skip("neither kustomize nor kubectl is installed")
+    kustomizations = ("knative/cluster", "knative/overlays/production")
+    for i, directory in enumerate(kustomizations):
+        out = subprocess.run(
+            [*render, str(ROOT / directory)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        (tmp_path / f"{i}.yaml").write_text(out.stdout, "utf-8")
+    result = _validate("-q", "--warnings-as-errors", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_yamllint() -> None:
+    files = [str(ROOT / d) for d in ("knative", "eventing")]
+    files += [str(p) for p in sorted((ROOT / "functions").glob("*/func.yaml"))]
+    result = subprocess.run(
+        [sys.executable, "-m", "yamllint", "-s", "-c", str(ROOT / ".yamllint"), *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- events: contract <-> schemas <-> Triggers --------------------------------------------------
+@pytest.mark.parametrize("event_type", events.EVENT_TYPES)
+def test_every_event_type_has_a_schema_and_the_designed_consumers(event_type: str) -> None:
+    assert (ROOT / "eventing" / "schemas" / events.schema_file_name(event_type)).is_file()
+    assert _consumers(_event(event_type)) == EXPECTED_ROUTES[event_type]
+
+
+def test_the_routing_table_covers_the_whole_contract() -> None:
+    assert set(EXPECTED_ROUTES) == set(events.EVENT_TYPES) == set(PRODUCER)
+
+
+def test_the_scheduled_purge_reaches_results_only() -> None:
+    """A PingSource cannot choose its type: its ticks must still reach results (and only it)."""
+    (ping,) = _objects("eventing", "PingSource").values()
+    assert ping["spec"]["sink"]["ref"]["kind"] == "Broker"
+    source = f"/apis/v1/namespaces/any-namespace/pingsources/{ping['metadata']['name']}"
+    assert _consumers(_event(PING_TYPE, source)) == {"results"}
+    assert _consumers(_event(PING_TYPE, "/apis/v1/namespaces/x/pingsources/other")) == set()
+
+
+def test_dead_letters_go_to_status() -> None:
+    topology = _topology()
+    (broker,) = topology.brokers.values()
+    assert broker.delivery is not None
+    assert broker.delivery.dead_letter_sink == "http://status/deadletter"
+    assert broker.delivery.retry >= 1
+    assert broker.delivery.backoff_policy == "exponential"
+
+
+def test_every_reference_names_a_knative_service_defined_in_knative() -> None:
+    services = _services()
+    refs = []
+    for trigger in _objects("eventing", "Trigger").values():
+        refs.append(trigger["spec"]["subscriber"]["ref"])
+    for broker in _objects("eventing", "Broker").values():
+        refs.append(broker["spec"]["delivery"]["deadLetterSink"]["ref"])
+    for binding in _objects("eventing", "SinkBinding").values():
+        refs.append(binding["spec"]["subject"])
+    assert refs
+    for ref in refs:
+        assert ref["apiVersion"] == "serving.knative.dev/v1", ref
+        assert ref["kind"] == "Service", ref
+        assert ref["name"] in services, ref
+
+
+def test_functions_that_send_events_get_k_sink_from_a_sinkbinding() -> None:
+    brokers = set(_objects("eventing", "Broker"))
+    bound = {}
+    for binding in _objects("eventing", "SinkBinding").values():
+        assert binding["spec"]["sink"]["ref"]["name"] in brokers
+        bound[binding["spec"]["subject"]["name"]] = binding
+    # analyze sends requested/started; results sends deleted. status sends nothing.
+    assert set(bound) == {"analyze", "results"}
+
+
+# --- func.yaml <-> knative/ <-> eventing/ -------------------------------------------------------
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_func_yaml_equals_the_knative_service(name: str) -> None:
+    """`func deploy` rewrites these fields from func.yaml: they must say what knative/ says."""
+    func, service = _func_yaml(name), _services()[name]
+    deploy, options = func["deploy"], func["deploy"]["options"]
+    annotations, pod, container = _annotations(service), _pod(service), _container(service)
+
+    scale = options["scale"]
+    assert int(annotations[AUTOSCALING + "min-scale"]) == scale["min"]
+    assert int(annotations[AUTOSCALING + "max-scale"]) == scale["max"]
+    assert annotations[AUTOSCALING + "metric"] == scale["metric"]
+    assert float(annotations[AUTOSCALING + "target"]) == scale["target"]
+    assert float(annotations[AUTOSCALING + "target-utilization-percentage"]) == scale["utilization"]
+
+    resources = options["resources"]
+    assert container["resources"]["requests"] == resources["requests"]
+    limits = dict(resources["limits"])
+    assert pod["containerConcurrency"] == limits.pop("concurrency")
+    assert container["resources"]["limits"] == limits
+
+    assert func["name"] == service["metadata"]["name"]
+    assert deploy["namespace"] == func["namespace"] == service["metadata"]["namespace"]
+    assert deploy["serviceAccountName"] == pod["serviceAccountName"]
+    assert deploy["healthEndpoints"] == {
+        "liveness": container["livenessProbe"]["httpGet"]["path"],
+        "readiness": container["readinessProbe"]["httpGet"]["path"],
+    }
+
+    secrets, config_maps = {}, []
+    for env in func["run"]["envs"]:
+        whole = re.fullmatch(r"{{ configMap:([-\w]+) }}", env["value"])
+        keyed = re.fullmatch(r"{{ secret:([-\w]+):([-.\w]+) }}", env["value"])
+        assert whole or keyed, f"func.yaml env {env} must reference a Secret or ConfigMap"
+        if whole:
+            config_maps.append(whole.group(1))
+        else:
+            secrets[env["name"]] = {"name": keyed.group(1), "key": keyed.group(2)}
+    assert secrets == {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert config_maps == [e["configMapRef"]["name"] for e in container["envFrom"]]
+
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+    assert {v["path"]: v["emptyDir"] for v in func["run"]["volumes"]} == {
+        path: volume["emptyDir"] for path, volume in mounts.items()
+    }
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_func_subscriptions_converge_with_the_eventing_triggers(name: str) -> None:
+    """func deploy creates Trigger <name>-function-trigger-<i> per subscription: eventing/ defines
+    the same names (so no event is delivered twice) and, on the contract's events, the same
+    routes."""
+    triggers = _objects("eventing", "Trigger")
+    by_name = {t.name: t for t in _topology().triggers}
+    subscriptions = _func_yaml(name)["deploy"].get("subscriptions", [])
+    assert subscriptions, f"functions/{name}/func.yaml has no deploy.subscriptions"
+    for i, subscription in enumerate(subscriptions):
+        trigger_name = f"{name}-function-trigger-{i}"
+        assert trigger_name in triggers, f"eventing/ lacks {trigger_name}"
+        spec = triggers[trigger_name]["spec"]
+        assert spec["broker"] == subscription["source"]
+        assert spec["subscriber"]["ref"]["name"] == name
+        func_filter = compile_attribute_filter(subscription.get("filters", {}))
+        for event_type in events.EVENT_TYPES:
+            attributes = _event(event_type)
+            assert by_name[trigger_name].matches(attributes) == func_filter(attributes), (
+                f"{trigger_name} and func.yaml subscription {i} disagree on {event_type}"
+            )
+    own = {n for n, t in triggers.items() if n.startswith(f"{name}-function-trigger-")}
+    assert len(own) == len(subscriptions)
+
+
+# --- the two pools ------------------------------------------------------------------------------
+def test_analyze_scales_to_zero_on_concurrency() -> None:
+    service = _services()["analyze"]
+    annotations, pod = _annotations(service), _pod(service)
+    assert annotations[AUTOSCALING + "class"] == "kpa.autoscaling.knative.dev"
+    assert annotations[AUTOSCALING + "metric"] == "concurrency"
+    assert annotations[AUTOSCALING + "min-scale"] == "0"
+    assert int(annotations[AUTOSCALING + "max-scale"]) >= 1
+    assert AUTOSCALING + "scale-down-delay" in annotations
+    assert 1 <= float(annotations[AUTOSCALING + "target"]) <= pod["containerConcurrency"]
+    assert pod["timeoutSeconds"] > 0
+    assert not service["metadata"].get("annotations", {}), "autoscaling keys belong on the template"
+
+
+def test_analyze_is_pinned_to_the_inference_pool() -> None:
+    pod = _pod(_services()["analyze"])
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    expressions = [e for t in terms["nodeSelectorTerms"] for e in t["matchExpressions"]]
+    assert {"key": POOL_KEY, "operator": "In", "values": [POOL_VALUE]} in expressions
+    assert {
+        "key": POOL_KEY,
+        "operator": "Equal",
+        "value": POOL_VALUE,
+        "effect": "NoSchedule",
+    } in pod["tolerations"]
+
+
+def test_placement_fields_are_enabled_in_knative_serving() -> None:
+    (features,) = (
+        doc
+        for doc in _objects("knative", "ConfigMap").values()
+        if doc["metadata"]["name"] == "config-features"
+    )
+    assert features["metadata"]["namespace"] == "knative-serving"
+    assert features["data"]["kubernetes.podspec-affinity"] == "enabled"
+    assert features["data"]["kubernetes.podspec-tolerations"] == "enabled"
+    # No kustomization that could move it (a `namespace:`) may include it.
+    cluster = yaml.safe_load((ROOT / "knative/cluster/kustomization.yaml").read_text("utf-8"))
+    assert "namespace" not in cluster
+    for path in (ROOT / "knative").rglob("kustomization.yaml"):
+        kustomization = yaml.safe_load(path.read_text("utf-8"))
+        if "namespace" in kustomization:
+            assert not any("cluster" in r for r in kustomization.get("resources", [])), path
+
+
+@pytest.mark.parametrize("name", WEB_POOL)
+def test_the_web_pool_is_not_pinned_and_never_cold_starts(name: str) -> None:
+    service = _services()[name]
+    pod = _pod(service)
+    assert not {"affinity", "tolerations", "nodeSelector"} & set(pod)
+    assert int(_annotations(service)[AUTOSCALING + "min-scale"]) >= 1
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_function_runs_locked_down_with_memory_tmp(name: str) -> None:
+    service = _services()[name]
+    container, pod = _container(service), _pod(service)
+    security = container["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert security["seccompProfile"]["type"] == "RuntimeDefault"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    (tmp,) = (m for m in container["volumeMounts"] if m["mountPath"] == "/tmp")
+    assert volumes[tmp["name"]]["emptyDir"]["medium"] == "Memory"
+    assert volumes[tmp["name"]]["emptyDir"]["sizeLimit"]
+    assert container["ports"] == [{"name": "http1", "containerPort": 8080}]
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+
+
+def test_network_policies_keep_each_store_to_its_functions() -> None:
+    policies = _objects("knative", "NetworkPolicy")
+
+    def egress_ports(function: str) -> set[int]:
+        (policy,) = (
+            p
+            for p in policies.values()
+            if p["spec"]["podSelector"].get("matchLabels", {}).get("serving.knative.dev/service")
+            == function
+            and "Egress" in p["spec"]["policyTypes"]
+        )
+        return {port["port"] for rule in policy["spec"]["egress"] for port in rule["ports"]}
+
+    assert 5432 not in egress_ports("analyze") and 6379 in egress_ports("analyze")
+    assert 5432 not in egress_ports("status") and 6379 in egress_ports("status")
+    assert 6379 not in egress_ports("results") and 5432 in egress_ports("results")
+
+    def allowed_into(store: str) -> set[str]:
+        policy = policies[f"{store}-ingress"]
+        names: set[str] = set()
+        for rule in policy["spec"]["ingress"]:
+            for peer in rule["from"]:
+                selector = peer["podSelector"]
+                names.update(selector.get("matchLabels", {}).values())
+                for expression in selector.get("matchExpressions", []):
+                    assert expression["operator"] == "In"
+                    names.update(expression["values"])
+        return names
+
+    assert allowed_into("redis") == {"analyze", "status"}
+    assert allowed_into("postgresql") == {"results"}
+
+
+def test_secrets_are_referenced_never_inlined() -> None:
+    for path, doc in _documents("knative"):
+        if doc["kind"] == "Secret":
+            assert path.parent.name == "examples", f"{path}: real Secrets do not belong in git"
+    for path in (ROOT / "knative").rglob("kustomization.yaml"):
+        text = path.read_text("utf-8")
+        assert "examples" not in text and "secretGenerator" not in text, path
+
+
+def test_overlay_images_cover_every_service_image() -> None:
+    overlay = yaml.safe_load(
+        (ROOT / "knative/overlays/production/kustomization.yaml").read_text("utf-8")
+    )
+    pinned = {image["name"] for image in overlay["images"] if image.get("digest")}
+    for service in _services().values():
+        assert _container(service)["image"].split(":")[0] in pinned
+
+
+# --- images ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_dockerfile_installs_only_its_extra_and_runs_as_non_root(name: str) -> None:
+    dockerfile = _dockerfile(name)
+    syncs = re.findall(r"uv sync ([^\n]+)", dockerfile)
+    assert syncs and all(f"--frozen --no-dev --extra {name} " in s + " " for s in syncs), syncs
+    user = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)[-1]
+    uid = user.split(":")[0]
+    assert uid.isdigit() and int(uid) != 0, "runAsNonRoot can only verify a numeric, non-zero USER"
+    assert int(uid) == _container(_services()[name])["securityContext"]["runAsUser"]
+    assert f"FUNCTION_SOURCE=/app/functions/{name}/main.py" in dockerfile
+    assert "EXPOSE 8080" in dockerfile
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_gunicorn_matches_the_service(name: str) -> None:
+    """Worker x thread slots equal containerConcurrency (analyze: one, plus one queued)."""
+    args, pod = _gunicorn_args(name), _pod(_services()[name])
+    slots = int(args["--workers"]) * int(args["--threads"])
+    if name == "analyze":
+        assert slots == 1, "one MediaPipe graph per process, not thread-safe: 1 worker, 1 thread"
+        assert pod["containerConcurrency"] == 2
+    else:
+        assert slots == pod["containerConcurrency"]
+    assert int(args["--timeout"]) == pod["timeoutSeconds"]
+
+
+def test_the_analyze_image_cannot_contain_jax_or_opencv_contrib() -> None:
+    """What `uv sync --extra analyze` installs from uv.lock, evaluated for the Linux images."""
+    if not shutil.which("uv"):
+        pytest.skip("uv is not installed")
+    from packaging.markers import Marker
+
+    exported = subprocess.run(
+        [
+            "uv",
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--extra",
+            "analyze",
+            "--no-hashes",
+            "--no-header",
+            "--no-emit-project",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    installed = set()
+    for line in exported.splitlines():
+        if not line.strip() or line.lstrip().startswith(("#", "-")):
+            continue
+        requirement, _, marker = line.partition(";")
+        for python in ("3.11.9", "3.12.7"):
+            env = {
+                "sys_platform": "linux",
+                "platform_system": "Linux",
+                "platform_machine": "x86_64",
+                "python_full_version": python,
+                "python_version": python.rsplit(".", 1)[0],
+            }
+            if not marker.strip() or Marker(marker.strip()).evaluate(env):
+                installed.add(re.split(r"[=<>\[ ]", requirement.strip(), maxsplit=1)[0].lower())
+    assert "mediapipe" in installed and "opencv-python-headless" in installed
+    assert not installed & {"jax", "jaxlib", "opencv-contrib-python", "opencv-python"}
+    assert "banned" in _dockerfile("analyze"), "the analyze Dockerfile asserts it at build time"
+
+
+def test_dockerignore_lets_every_copied_path_in() -> None:
+    """The build context is an allow-list: a COPY of an excluded path fails the build."""
+    rules = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert rules[0] == "*", "the context should be an allow-list"
+
+    def included(path: str) -> bool:
+        verdict = True
+        for rule in rules:
+            negate = rule.startswith("!")
+            pattern = rule.lstrip("!").rstrip("/")
+            if fnmatch.fnmatch(path, pattern) or path.startswith(pattern + "/"):
+                verdict = negate
+        return verdict
+
+    for name in FUNCTIONS:
+        for line in re.findall(r"^COPY (?!--from)(.+)$", _dockerfile(name), re.MULTILINE):
+            for source in line.split()[:-1]:
+                assert included(source), (
+                    f"{name}/Dockerfile copies {source}; .dockerignore drops it"
+                )
+                assert (ROOT / source).exists(), source
