@@ -1,0 +1,238 @@
+"""Benchmarks of the three functions over HTTP on loopback (numbers, not pass/fail).
+
+    uv run python bench/functions.py [analyze|status|results|all] [--seconds N] [--workers N]
+
+- analyze: ``POST /`` with a 2 MP JPEG to functions-framework under gunicorn (N workers, one
+  thread each); median / p90 latency and throughput, for each worker count up to ``--workers``.
+- status: ``GET /jobs/{id}`` at a fixed 500 requests/s from a second process (an open-loop load
+  generator on keep-alive connections), p50 / p99 / max latency.
+- results: ``completed`` events POSTed to the function; idempotent inserts per second (half of the
+  events are replays, as a broker's at-least-once delivery produces).
+
+Needs the machine's Redis and PostgreSQL (``REDIS_URL`` / ``DATABASE_URL`` as for the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
+                 if ln.startswith("model name")]  # fmt: skip
+        cpu = names[0] if names else cpu
+    return (
+        f"{cpu}; {os.cpu_count()} logical cores; Python {platform.python_version()}; "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(name: str, workers: int = 1, threads: int = 1, **env: str):
+    """Run functions/<name>/main.py under gunicorn on a loopback port until the block ends."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": DATABASE_URL,
+        "LOG_LEVEL": "WARNING",
+        "FUNCTION_TARGET": "main",
+        "FUNCTION_SOURCE": str(ROOT / "functions" / name / "main.py"),
+        **env,
+    }
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+        "--log-level", "warning", "functions_framework:create_app()",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=environment, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                status, _ = request(port, "GET", "/health/readiness")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{name} did not become ready")
+            time.sleep(0.3)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def request(port, method, path, body=None, headers=None, connection=None):
+    conn = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    if connection is None:
+        conn.close()
+    return response.status, data
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def bench_analyze(seconds: float, max_workers: int) -> None:
+    from colorseason.testing import sample_jpeg
+
+    photo = sample_jpeg("astronaut", megapixels=2.0)
+    headers = {"Content-Type": "image/jpeg"}
+    print(f"analyze: POST / with a {len(photo) / 1024:.0f} KiB 2 MP JPEG")
+    for workers in range(1, max_workers + 1):
+        with serve("analyze", workers=workers) as port:
+            for _ in range(3 * workers):  # warm every worker's graph
+                request(port, "POST", "/", photo, headers)
+
+            def client(_: int) -> list[float]:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                latencies, end = [], time.monotonic() + seconds
+                while time.monotonic() < end:
+                    started = time.perf_counter()
+                    status, _ = request(port, "POST", "/", photo, headers, conn)
+                    assert status == 200, status
+                    latencies.append((time.perf_counter() - started) * 1000)
+                return latencies
+
+            began = time.monotonic()
+            with ThreadPoolExecutor(workers) as pool:
+                latencies = [x for part in pool.map(client, range(workers)) for x in part]
+            elapsed = time.monotonic() - began
+            print(
+                f"  workers={workers}: median {statistics.median(latencies):.1f} ms,"
+                f" p90 {percentile(latencies, 90):.1f} ms, {len(latencies) / elapsed:.1f} req/s"
+                f" ({len(latencies)} requests)"
+            )
+
+
+def _status_load(port: int, path: str, rate: float, seconds: float, queue) -> None:
+    """Open loop: request i is due at i/rate s; latency counts from when it was due."""
+    pool_size = 8
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(pool_size)]
+    total = int(rate * seconds)
+    start = time.perf_counter() + 0.1
+
+    def one(i: int) -> float:
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        status, _ = request(port, "GET", path, connection=conns[i % pool_size])
+        assert status == 200, status
+        return (time.perf_counter() - due) * 1000
+
+    with ThreadPoolExecutor(pool_size) as pool:
+        queue.put(list(pool.map(one, range(total), chunksize=1)))
+
+
+def bench_status(seconds: float) -> None:
+    import redis
+
+    from colorseason.status import JobState, JobStore
+
+    job_id = uuid.uuid4().hex
+    JobStore(redis.Redis.from_url(REDIS_URL), 600).advance(job_id, JobState.PROCESSING)
+    with serve("status", workers=1, threads=8) as port:
+        for _ in range(200):
+            request(port, "GET", f"/jobs/{job_id}")
+        queue = multiprocessing.Queue()
+        loader = multiprocessing.Process(
+            target=_status_load, args=(port, f"/jobs/{job_id}", 500.0, seconds, queue)
+        )
+        loader.start()
+        latencies = queue.get()
+        loader.join()
+    print(
+        f"status: GET /jobs/{{id}} at 500 req/s for {seconds:.0f} s (1 worker, 8 threads):"
+        f" p50 {percentile(latencies, 50):.2f} ms, p99 {percentile(latencies, 99):.2f} ms,"
+        f" max {max(latencies):.2f} ms ({len(latencies)} requests)"
+    )
+
+
+def bench_results(seconds: float) -> None:
+    from colorseason import events
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    result = {
+        "season": {"id": "soft-summer"},
+        "probabilities": {"soft-summer": 1.0},
+        "model": {"version": "bench"},
+    }
+    with serve("results", workers=1, threads=8, DATABASE_SCHEMA=schema) as port:
+
+        def sender(_: int) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            sent, end = 0, time.monotonic() + seconds
+            while time.monotonic() < end:
+                headers, body = events.to_response(events.completed(uuid.uuid4().hex, result))
+                for _ in range(2):  # the event and its replay
+                    status, _ = request(port, "POST", "/", body, headers, conn)
+                    assert status == 202, status
+                sent += 1
+            return sent
+
+        began = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            stored = sum(pool.map(sender, range(4)))
+        elapsed = time.monotonic() - began
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    print(
+        f"results: {stored / elapsed:.0f} new rows/s, {2 * stored / elapsed:.0f} events/s"
+        f" (half replays) over {elapsed:.1f} s (1 worker, 8 threads, 4 clients)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "which", nargs="?", default="all", choices=["analyze", "status", "results", "all"]
+    )
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2, help="analyze: up to this many workers")
+    args = parser.parse_args()
+    print(machine())
+    if args.which in ("analyze", "all"):
+        bench_analyze(args.seconds, args.workers)
+    if args.which in ("status", "all"):
+        bench_status(args.seconds)
+    if args.which in ("results", "all"):
+        bench_results(args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""analyze: the AI pool. Diagnoses uploads directly, queues jobs, and processes `requested` events.
+
+    POST /       an image (or multipart field `image`) -> 200 result JSON, or the HTML report for
+                 `Accept: text/html`; a `requested` CloudEvent -> a binary-mode reply event
+    POST /jobs   an image -> 202 {job_id, status_url, result_url} + Location
+
+See docs/api.md and docs/openapi/analyze.yaml. Configuration: colorseason.config.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask import Request, Response
+
+from colorseason import events, jobs, web
+from colorseason.config import Settings
+from colorseason.status.store import ClaimCheck, JobStore, connect
+
+settings = Settings.from_env()
+
+
+@cache
+def _redis():
+    return connect(settings.redis_url)
+
+
+def _jobs() -> JobStore:
+    return JobStore(_redis(), settings.job_ttl_seconds)
+
+
+def _claims() -> ClaimCheck:
+    return ClaimCheck(_redis(), settings.claim_check_ttl_seconds)
+
+
+def _ready() -> None:
+    """Ready once the model and graph are loaded in this worker (not before a fork)."""
+    from colorseason import analysis
+
+    analysis.warm_up()
+
+
+router = web.Router("analyze", settings, readiness=_ready)
+
+
+@router.route("/", methods=["POST"])
+def analyze_or_process(request: Request) -> Response:
+    if events.is_cloudevent(request.headers):
+        body = web.read_body(request, settings.max_upload_bytes)
+        event = events.from_request(request.headers, body, accept=(events.REQUESTED,))
+        reply = jobs.process(event, claims=_claims(), jobs=_jobs(), settings=settings)
+        if reply is None:
+            return web.empty_response(202)
+        headers, payload = events.to_response(reply)
+        return Response(payload, status=200, headers=headers)
+    html = web.wants_html(request)
+    lang = web.language(request)
+    image, _ = web.read_image(request, settings.max_upload_bytes)
+    from colorseason import analysis, report
+
+    result = analysis.analyze(image)
+    if html:
+        return Response(report.render_html([("photo", result)], lang=lang), mimetype="text/html")
+    return web.json_response(result)
+
+
+@router.route("/jobs", methods=["POST"])
+def submit_job(request: Request) -> Response:
+    image, content_type = web.read_image(request, settings.max_upload_bytes)
+    ticket = jobs.submit(
+        image,
+        content_type,
+        settings=settings,
+        jobs=_jobs(),
+        claims=_claims(),
+        status_base=settings.status_public_url or request.host_url,
+        results_base=settings.results_public_url or request.host_url,
+    )
+    return web.json_response(ticket.to_dict(), 202, {"Location": ticket.status_url})
+
+
+def main(request: Request) -> Response:
+    return router(request)

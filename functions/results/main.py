@@ -1,0 +1,66 @@
+"""results: diagnoses in PostgreSQL, written from `completed` events, read and deleted by clients.
+
+    POST /               `completed` and `purge` CloudEvents -> empty 202
+    GET  /results/{id}   -> {job_id, created_at, expires_at, result}
+    DELETE /results/{id} -> 204; status forgets the job too (a `results.deleted` event to K_SINK)
+
+See docs/api.md and docs/openapi/results.yaml. Configuration: colorseason.config.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+
+from flask import Request, Response
+
+from colorseason import events, results, web
+from colorseason.config import Settings
+from colorseason.errors import NotFoundError
+
+settings = Settings.from_env()
+
+
+@cache
+def _results() -> results.ResultStore:
+    return results.connect(
+        settings.database_url,
+        schema=settings.database_schema,
+        retention_days=settings.result_retention_days,
+    )
+
+
+router = web.Router("results", settings, readiness=lambda: _results().ping())
+
+
+@router.route("/", methods=["POST"])
+def receive(request: Request) -> Response:
+    body = web.read_body(request, settings.max_upload_bytes)
+    event = events.from_request(request.headers, body, accept=(events.COMPLETED, events.PURGE))
+    if event["type"] == events.COMPLETED:
+        _results().insert(events.job_id_of(event), event.data["result"])
+    else:
+        before = (event.data or {}).get("before")
+        _results().purge(datetime.fromisoformat(before) if before else None)
+    return web.empty_response(202)
+
+
+@router.route("/results/<job_id>", methods=["GET"])
+def get_result(request: Request, job_id: str) -> Response:
+    row = _results().get(job_id) if events.is_job_id(job_id) else None
+    if row is None:
+        raise NotFoundError("no such result (unknown, not ready yet, expired or deleted)")
+    return web.json_response(row, 200, {"Cache-Control": "private, no-store"})
+
+
+@router.route("/results/<job_id>", methods=["DELETE"])
+def delete_result(request: Request, job_id: str) -> Response:
+    if not (events.is_job_id(job_id) and _results().delete(job_id)):
+        raise NotFoundError("no such result")
+    if settings.k_sink:
+        events.send(events.deleted(job_id), settings.k_sink)
+    return web.empty_response(204)
+
+
+def main(request: Request) -> Response:
+    return router(request)

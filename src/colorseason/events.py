@@ -1,0 +1,283 @@
+"""The event contract: CloudEvent types, sources, schemas, and (de)serialisation.
+
+Everything that produces or consumes a colorseason CloudEvent goes through this module; nothing
+else builds ``ce-*`` headers. Events are CloudEvents 1.0 through the ``cloudevents`` SDK's 1.x API
+(the version functions-framework pins). Conventions (DESIGN.md §7):
+
+- ``type`` is ``dev.colorseason.<noun>.<verb-past>`` (:data:`EVENT_TYPES`);
+- ``source`` is a URI reference naming the producing function (:data:`SOURCES`);
+- ``subject`` is the job id, and equals ``data.job_id``;
+- ``data`` is JSON, validated against ``eventing/schemas/<noun>-<verb>.json``, whose URL is the
+  ``dataschema`` attribute. One exception: ``analysis.requested`` may carry the raw photo as
+  binary-mode ``image/*`` data (see that schema's description).
+
+Replies to a Broker delivery are binary-mode events (:func:`to_response`); events we originate are
+POSTed to ``K_SINK`` in binary mode (:func:`send`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from cloudevents import exceptions as ce_errors
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent, from_http
+
+from colorseason.errors import BrokerUnavailableError, InvalidEventError
+
+log = logging.getLogger(__name__)
+
+REQUESTED = "dev.colorseason.analysis.requested"
+STARTED = "dev.colorseason.analysis.started"
+COMPLETED = "dev.colorseason.analysis.completed"
+FAILED = "dev.colorseason.analysis.failed"
+PURGE = "dev.colorseason.results.purge"
+DELETED = "dev.colorseason.results.deleted"
+
+EVENT_TYPES: tuple[str, ...] = (REQUESTED, STARTED, COMPLETED, FAILED, PURGE, DELETED)
+"""Every type this project emits or consumes; each has a schema in ``eventing/schemas/``."""
+
+ANALYSIS_TYPES: tuple[str, ...] = (REQUESTED, STARTED, COMPLETED, FAILED)
+
+SOURCE_ANALYZE = "/colorseason/analyze"
+SOURCE_STATUS = "/colorseason/status"
+SOURCE_RESULTS = "/colorseason/results"
+SOURCE_PURGE = "/colorseason/purge"
+SOURCES: tuple[str, ...] = (SOURCE_ANALYZE, SOURCE_STATUS, SOURCE_RESULTS, SOURCE_PURGE)
+
+SCHEMA_BASE_URL = "https://colorseason.dev/eventing/schemas/"
+"""Base of every ``dataschema`` URL (the schemas' ``$id``s)."""
+
+IMAGE_CONTENT_TYPES: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+
+SINK_TIMEOUT_SECONDS = 5.0
+"""How long a POST to K_SINK may take; the Broker ingress answers in milliseconds when healthy."""
+
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+_REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "eventing" / "schemas"
+_PACKAGED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
+
+
+def schema_file_name(event_type: str) -> str:
+    """``dev.colorseason.analysis.requested`` → ``analysis-requested.json``."""
+    noun, verb = event_type.removeprefix("dev.colorseason.").split(".")
+    return f"{noun}-{verb}.json"
+
+
+def dataschema_url(event_type: str) -> str:
+    """The ``dataschema`` attribute for ``event_type``."""
+    return SCHEMA_BASE_URL + schema_file_name(event_type)
+
+
+def schemas_dir() -> Path:
+    """Where the JSON Schemas live: in the wheel (``colorseason/schemas``) or the repo checkout."""
+    return _PACKAGED_SCHEMAS if _PACKAGED_SCHEMAS.is_dir() else _REPO_SCHEMAS
+
+
+@cache
+def _validator(event_type: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((schemas_dir() / schema_file_name(event_type)).read_text("utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def new_job_id() -> str:
+    """A fresh, unguessable job id: uuid4 as 32 hex digits (122 random bits)."""
+    return uuid.uuid4().hex
+
+
+def is_job_id(value: object) -> bool:
+    """Whether ``value`` looks like a job id (anything else is answered 404 without a lookup)."""
+    return isinstance(value, str) and _JOB_ID.fullmatch(value) is not None
+
+
+def is_cloudevent(headers: Mapping[str, str]) -> bool:
+    """Whether an HTTP request carries a CloudEvent (binary or structured mode) or a plain body."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
+    return "ce-specversion" in lowered or content_type in {
+        STRUCTURED_CONTENT_TYPE,
+        BATCH_CONTENT_TYPE,
+    }
+
+
+def make_event(event_type: str, source: str, job_id: str | None, data: Any) -> CloudEvent:
+    """Build a JSON event of ``event_type`` (validated: we never emit what we would refuse)."""
+    event = CloudEvent(
+        {
+            "type": event_type,
+            "source": source,
+            "id": uuid.uuid4().hex,
+            "datacontenttype": "application/json",
+            "dataschema": dataschema_url(event_type),
+            **({"subject": job_id} if job_id else {}),
+        },
+        data,
+    )
+    validate(event)
+    return event
+
+
+def requested(
+    job_id: str,
+    *,
+    claim_key: str | None = None,
+    image: bytes | None = None,
+    content_type: str | None = None,
+) -> CloudEvent:
+    """A ``requested`` event: by claim check (``claim_key``) or with the photo inline."""
+    if claim_key is not None:
+        data: dict[str, Any] = {
+            "job_id": job_id,
+            "claim_check": {"store": "redis", "key": claim_key},
+        }
+        if content_type:
+            data["content_type"] = content_type
+    elif image is not None and content_type:
+        data = {
+            "job_id": job_id,
+            "content_type": content_type,
+            "image": base64.b64encode(image).decode("ascii"),
+        }
+    else:
+        raise ValueError("a requested event needs a claim_key or an image with its content_type")
+    return make_event(REQUESTED, SOURCE_ANALYZE, job_id, data)
+
+
+def started(job_id: str) -> CloudEvent:
+    return make_event(STARTED, SOURCE_ANALYZE, job_id, {"job_id": job_id})
+
+
+def completed(job_id: str, result: dict[str, Any], result_url: str | None = None) -> CloudEvent:
+    data: dict[str, Any] = {"job_id": job_id, "result": result}
+    if result_url:
+        data["result_url"] = result_url
+    return make_event(COMPLETED, SOURCE_ANALYZE, job_id, data)
+
+
+def failed(job_id: str, code: str, message: str, source: str = SOURCE_ANALYZE) -> CloudEvent:
+    error = {"code": code, "message": message[:2000]}
+    return make_event(FAILED, source, job_id, {"job_id": job_id, "error": error})
+
+
+def purge(before: str | None = None) -> CloudEvent:
+    return make_event(PURGE, SOURCE_PURGE, None, {"before": before} if before else {})
+
+
+def deleted(job_id: str) -> CloudEvent:
+    return make_event(DELETED, SOURCE_RESULTS, job_id, {"job_id": job_id})
+
+
+def job_id_of(event: CloudEvent) -> str:
+    """The job an event is about (its ``subject``; validated events always have one)."""
+    return event["subject"]
+
+
+def is_inline_image(event: CloudEvent) -> bool:
+    """A ``requested`` event whose data is the photo itself: binary mode with an ``image/*``
+    body, or structured mode with ``data_base64`` and an ``image/*`` datacontenttype."""
+    return isinstance(event.data, bytes | bytearray) and _media_type(event) in IMAGE_CONTENT_TYPES
+
+
+def _media_type(event: CloudEvent) -> str:
+    return (event.get("datacontenttype") or "").split(";")[0].strip().lower()
+
+
+def validate(
+    event: CloudEvent, accept: tuple[str, ...] = EVENT_TYPES, *, check_data: bool = True
+) -> CloudEvent:
+    """Check an event against the contract: known type, job id subject, schema-valid data.
+
+    ``check_data=False`` checks only the type and subject (dead letters: the data is whatever
+    failed to be delivered). Raises :class:`InvalidEventError` (400: never retried) otherwise.
+    """
+    event_type = event["type"]
+    if event_type not in accept:
+        raise InvalidEventError(f"unexpected event type {event_type!r}; expected one of {accept}")
+    if (event_type == REQUESTED and is_inline_image(event)) or not check_data:
+        if event_type != PURGE and not is_job_id(event.get("subject")):
+            raise InvalidEventError("the subject must be the job id")
+        return event
+    data = event.data
+    if data is None and event_type == PURGE:
+        data = {}
+    error = jsonschema.exceptions.best_match(_validator(event_type).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "data"
+        raise InvalidEventError(f"{event_type} {where}: {error.message[:300]}")
+    if isinstance(data, dict) and "job_id" in data and event.get("subject") != data["job_id"]:
+        raise InvalidEventError("subject must equal data.job_id")
+    return event
+
+
+def _unmarshaller(headers: Mapping[str, str]):
+    """Keep binary-mode image bodies as bytes; everything else must be JSON (or stays a string
+    and then fails schema validation)."""
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if "ce-specversion" in headers and content_type.startswith("image/"):
+        return lambda body: body
+
+    def json_or_raw(body: str | bytes) -> Any:
+        try:
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return body
+
+    return json_or_raw
+
+
+def from_request(
+    headers: Mapping[str, str],
+    body: bytes,
+    accept: tuple[str, ...] = EVENT_TYPES,
+    *,
+    check_data: bool = True,
+) -> CloudEvent:
+    """Parse a binary- or structured-mode CloudEvent from an HTTP request and validate it."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if lowered.get("content-type", "").split(";")[0].strip().lower() == BATCH_CONTENT_TYPE:
+        raise InvalidEventError("batched CloudEvents are not supported")
+    try:
+        event = from_http(lowered, body, data_unmarshaller=_unmarshaller(lowered))
+    except ce_errors.GenericException as exc:
+        raise InvalidEventError(f"malformed CloudEvent: {str(exc)[:300]}") from None
+    return validate(event, accept, check_data=check_data)
+
+
+def to_response(event: CloudEvent) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a binary-mode reply (what a Broker re-publishes)."""
+    headers, body = to_binary(event)
+    return headers, body if isinstance(body, bytes) else body.encode("utf-8")
+
+
+def send(event: CloudEvent, sink: str | None, timeout: float = SINK_TIMEOUT_SECONDS) -> None:
+    """POST ``event`` in binary mode to ``sink`` (K_SINK).
+
+    Raises :class:`BrokerUnavailableError` (503) when there is no sink or it does not take the event
+    with a 2xx, so callers answer with a status the client (or the broker) retries.
+    """
+    if not sink:
+        raise BrokerUnavailableError("no event sink configured (K_SINK is unset)")
+    headers, body = to_response(event)
+    request = urllib.request.Request(sink, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        log.warning("event not delivered", extra={"event_type": event["type"], "error": str(exc)})
+        raise BrokerUnavailableError(f"the event sink did not accept {event['type']}") from None

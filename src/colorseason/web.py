@@ -1,0 +1,312 @@
+"""The HTTP edge every function shares: routing, errors, limits, CORS, health and logs.
+
+A function's ``main.py`` declares its routes on a :class:`Router` and hands each request to it;
+the router answers health probes, CORS preflights, unknown paths (404) and methods (405), turns
+:class:`~colorseason.errors.ColorseasonError` into ``application/problem+json`` (RFC 9457) with the
+stable ``code``, turns anything unexpected into a 500 problem without a traceback, and writes one
+structured JSON access-log line per request. Handlers never see request bodies unbounded: they read
+them through :func:`read_body` / :func:`read_image`, which enforce ``MAX_UPLOAD_BYTES`` and keep
+uploads in memory (werkzeug would spool multipart files over 500 KB to a temporary file).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Request, Response
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
+from werkzeug.routing import Map, Rule
+
+from colorseason.config import Settings
+from colorseason.errors import (
+    BadRequestError,
+    ColorseasonError,
+    MethodNotAllowedError,
+    NotAcceptableError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+
+log = logging.getLogger("colorseason.http")
+
+PROBLEM_TYPE_BASE = "https://colorseason.dev/problems/"
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+_EXPOSED_HEADERS = "Location, ETag, Retry-After"
+_ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, If-None-Match"
+
+Handler = Callable[..., Response]
+
+
+# -- responses -----------------------------------------------------------------------------------
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(payload, status=status, headers=headers, mimetype="application/json")
+
+
+def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
+    return Response(b"", status=status, headers=headers)
+
+
+def problem_response(error: ColorseasonError, instance: str | None = None) -> Response:
+    """RFC 9457 problem details; ``code`` is the stable machine-readable part."""
+    body = {
+        "type": PROBLEM_TYPE_BASE + error.code,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.message,
+        "code": error.code,
+    }
+    if instance:
+        body["instance"] = instance
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if isinstance(error, PayloadTooLargeError):
+        # A streamed body stops functions-framework from reading the whole oversize request
+        # into memory after we answer; the client is told we will not read it either.
+        headers = {"Content-Length": str(len(payload)), "Connection": "close"}
+        return Response(iter([payload]), error.status, headers, "application/problem+json")
+    response = Response(payload, status=error.status, mimetype="application/problem+json")
+    if error.status == 503:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+# -- request bodies ------------------------------------------------------------------------------
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    """The whole request body, refusing more than ``limit`` bytes with 413 (even when chunked)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLargeError(f"the body is over the {limit}-byte limit")
+    request.max_content_length = limit
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise PayloadTooLargeError(f"the body is over the {limit}-byte limit") from None
+
+
+def _memory_stream(*_args: Any, **_kwargs: Any) -> io.BytesIO:
+    """Multipart parts stay in memory: a photo is never written to disk (DESIGN.md §3)."""
+    return io.BytesIO()
+
+
+def media_type(request: Request) -> str:
+    return (request.mimetype or "").lower()
+
+
+def read_image(request: Request, limit: int) -> tuple[bytes, str | None]:
+    """The uploaded photo and its declared type: an ``image/*`` body or multipart field ``image``.
+
+    The declared type is a hint; the pipeline sniffs magic bytes and refuses a mismatch.
+    """
+    kind = media_type(request)
+    if kind in IMAGE_TYPES:
+        data, declared = read_body(request, limit), kind
+    elif kind == "multipart/form-data":
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLargeError(f"the body is over the {limit}-byte limit")
+        parser = FormDataParser(stream_factory=_memory_stream, max_content_length=limit)
+        try:
+            _, _, files = parser.parse(
+                request.stream, kind, request.content_length, request.mimetype_params
+            )
+        except RequestEntityTooLarge:
+            raise PayloadTooLargeError(f"the body is over the {limit}-byte limit") from None
+        part = files.get("image")
+        if part is None:
+            raise BadRequestError("multipart upload without an `image` field")
+        data = part.stream.getvalue() if isinstance(part.stream, io.BytesIO) else part.read()
+        declared = (part.mimetype or "").lower() or None
+        if declared not in (*IMAGE_TYPES, "application/octet-stream", None):
+            raise UnsupportedMediaTypeError(
+                f"the `image` part is {declared}; send JPEG, PNG or WebP"
+            )
+        declared = declared if declared in IMAGE_TYPES else None
+    else:
+        raise UnsupportedMediaTypeError(
+            f"send JPEG, PNG or WebP as image/* or multipart/form-data, not {kind or 'nothing'}"
+        )
+    if not data:
+        raise BadRequestError("the upload is empty")
+    return data, declared
+
+
+def wants_html(request: Request) -> bool:
+    """Content negotiation between the JSON result and the HTML report (406 for anything else)."""
+    accept = request.accept_mimetypes
+    if not accept:
+        return False
+    best = accept.best_match(["application/json", "text/html"])
+    if best is None:
+        raise NotAcceptableError("this endpoint answers application/json or text/html")
+    return best == "text/html"
+
+
+def language(request: Request) -> str:
+    """``?lang=en|ko``, else the best of ``Accept-Language``, else English."""
+    from colorseason.i18n import LANGUAGES
+
+    lang = request.args.get("lang")
+    if lang is None:
+        return request.accept_languages.best_match(LANGUAGES, LANGUAGES[0])
+    if lang not in LANGUAGES:
+        raise BadRequestError(f"lang must be one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+# -- logging -------------------------------------------------------------------------------------
+
+_STANDARD_RECORD_KEYS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line. Extra fields are included; bytes never are (photos stay out)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_RECORD_KEYS:
+                entry[key] = (
+                    f"<{len(value)} bytes>" if isinstance(value, bytes | bytearray) else value
+                )
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+JsonFormatter.converter = time.gmtime
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Structured logs on stdout (idempotent; leaves other handlers, e.g. pytest's, alone)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+
+
+# -- routing -------------------------------------------------------------------------------------
+
+
+class Router:
+    """Routes for one function, plus what every function answers (health, CORS, errors, logs).
+
+    ``readiness`` raises a :class:`ColorseasonError` (usually 503) while the function cannot serve.
+    """
+
+    def __init__(
+        self, name: str, settings: Settings, readiness: Callable[[], None] | None = None
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self._readiness = readiness
+        self._map = Map(strict_slashes=False)
+        self._handlers: dict[str, Handler] = {}
+        self.route("/health/liveness", methods=["GET"])(self._liveness)
+        self.route("/health/readiness", methods=["GET"])(self._ready)
+        configure_logging(settings.log_level)
+
+    def route(self, rule: str, methods: list[str]) -> Callable[[Handler], Handler]:
+        """Register ``handler(request, **path_args) -> Response`` for ``rule``."""
+
+        def register(handler: Handler) -> Handler:
+            endpoint = f"{handler.__name__}:{rule}"
+            self._map.add(Rule(rule, endpoint=endpoint, methods=methods))
+            self._handlers[endpoint] = handler
+            return handler
+
+        return register
+
+    def __call__(self, request: Request) -> Response:
+        """Answer one request; never raises."""
+        started = time.perf_counter()
+        try:
+            if request.method == "OPTIONS" and "Origin" in request.headers:
+                response = self._preflight(request)
+            else:
+                response = self._dispatch(request)
+        except ColorseasonError as error:
+            response = problem_response(error, request.path)
+        except Exception:
+            log.exception("unhandled error", extra={"function": self.name, "path": request.path})
+            response = problem_response(ColorseasonError(), request.path)
+        self._cors(request, response)
+        level = logging.WARNING if response.status_code >= 500 else logging.INFO
+        if not request.path.startswith("/health/") or response.status_code >= 400:
+            log.log(
+                level,
+                "request",
+                extra={
+                    "function": self.name,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "event_type": request.headers.get("ce-type"),
+                },
+            )
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
+        adapter = self._map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match(request.path, method=request.method)
+        except MethodNotAllowed as exc:
+            error = MethodNotAllowedError(f"{request.method} is not allowed on {request.path}")
+            response = problem_response(error, request.path)
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
+            return response
+        except NotFound:
+            raise NotFoundError(f"no such endpoint: {request.path}") from None
+        except HTTPException:  # e.g. a redirect for a missing slash: treat as unknown
+            raise NotFoundError(f"no such endpoint: {request.path}") from None
+        return self._handlers[endpoint](request, **args)
+
+    def _liveness(self, request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    def _ready(self, request: Request) -> Response:
+        if self._readiness is not None:
+            self._readiness()
+        return json_response({"status": "ready"})
+
+    def _allowed_origin(self, origin: str | None) -> str | None:
+        allowed = self.settings.cors_allow_origins
+        if not origin or not allowed:
+            return None
+        if "*" in allowed:
+            return "*"
+        return origin if origin in allowed else None
+
+    def _preflight(self, request: Request) -> Response:
+        response = empty_response(204)
+        if self._allowed_origin(request.headers.get("Origin")):
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = _ALLOWED_REQUEST_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+        return response
+
+    def _cors(self, request: Request, response: Response) -> None:
+        origin = self._allowed_origin(request.headers.get("Origin"))
+        if origin is None:
+            return
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
+        if origin != "*":
+            response.vary.add("Origin")

@@ -1,0 +1,173 @@
+"""The event contract: schemas, both content modes, validation, and sending to K_SINK."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import jsonschema
+import pytest
+from cloudevents.conversion import to_structured
+from cloudevents.http import CloudEvent
+
+from colorseason import events
+from colorseason.errors import BrokerUnavailableError, InvalidEventError
+from conftest import Sink
+
+JOB = events.new_job_id()
+RESULT = {
+    "season": {"id": "true-autumn", "family": "autumn"},
+    "probabilities": {"true-autumn": 0.7, "deep-autumn": 0.3},
+    "model": {"version": "test"},
+}
+
+
+def test_every_event_type_has_a_valid_schema_whose_id_is_its_dataschema() -> None:
+    for event_type in events.EVENT_TYPES:
+        path = events.schemas_dir() / events.schema_file_name(event_type)
+        schema = json.loads(path.read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert schema["$id"] == events.dataschema_url(event_type)
+        assert schema["title"] == event_type
+    assert {p.name for p in events.schemas_dir().glob("*.json")} == {
+        events.schema_file_name(t) for t in events.EVENT_TYPES
+    }
+
+
+def test_job_ids_are_unguessable_uuid4_hex() -> None:
+    ids = {events.new_job_id() for _ in range(100)}
+    assert len(ids) == 100 and all(events.is_job_id(i) for i in ids)
+    assert not events.is_job_id("../etc") and not events.is_job_id(JOB.upper())
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        events.requested(JOB, claim_key="colorseason:claim:" + JOB, content_type="image/jpeg"),
+        events.requested(JOB, image=b"\xff\xd8\xff", content_type="image/jpeg"),
+        events.started(JOB),
+        events.completed(JOB, RESULT, "http://results.test/results/" + JOB),
+        events.failed(JOB, "no_face", "No face was found"),
+        events.purge(),
+        events.purge("2030-01-01T00:00:00Z"),
+        events.deleted(JOB),
+    ],
+    ids=lambda e: e["type"],
+)
+def test_events_round_trip_in_binary_and_structured_mode(event: CloudEvent) -> None:
+    assert event["dataschema"] == events.dataschema_url(event["type"])
+    headers, body = events.to_response(event)
+    assert headers["ce-type"] == event["type"] and headers["content-type"] == "application/json"
+    binary = events.from_request(headers, body)
+    headers, body = to_structured(event)
+    structured = events.from_request(headers, body)
+    for parsed in (binary, structured):
+        assert parsed["type"] == event["type"] and parsed.get("subject") == event.get("subject")
+        assert parsed.data == event.data
+
+
+def test_binary_mode_image_data_stays_bytes() -> None:
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256))
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-type": events.REQUESTED,
+        "ce-source": "/test",
+        "ce-id": "1",
+        "ce-subject": JOB,
+        "Content-Type": "image/jpeg",
+    }
+    event = events.from_request(headers, photo)
+    assert events.is_inline_image(event) and event.data == photo
+    with pytest.raises(InvalidEventError, match="subject"):
+        events.from_request({**headers, "ce-subject": "nope"}, photo)
+
+
+def test_structured_mode_data_base64_carries_an_inline_photo() -> None:
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256))
+    body = {
+        "specversion": "1.0",
+        "type": events.REQUESTED,
+        "source": "/test",
+        "id": "1",
+        "subject": JOB,
+        "datacontenttype": "image/jpeg",
+        "data_base64": base64.b64encode(photo).decode(),
+    }
+    headers = {"Content-Type": events.STRUCTURED_CONTENT_TYPE}
+    event = events.from_request(headers, json.dumps(body).encode())
+    assert events.is_inline_image(event) and event.data == photo
+
+
+def _binary(event_type: str, data: object, **attributes: str) -> tuple[dict[str, str], bytes]:
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-type": event_type,
+        "ce-source": "/test",
+        "ce-id": "1",
+        "ce-subject": JOB,
+        "Content-Type": "application/json",
+        **attributes,
+    }
+    return headers, json.dumps(data).encode()
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "message"),
+    [
+        ({"Content-Type": events.STRUCTURED_CONTENT_TYPE}, b"{not json", "malformed"),
+        ({"Content-Type": events.STRUCTURED_CONTENT_TYPE}, b"[1, 2]", "malformed"),
+        ({"Content-Type": events.STRUCTURED_CONTENT_TYPE}, b'{"specversion": "1.0"}', "malformed"),
+        ({"Content-Type": events.STRUCTURED_CONTENT_TYPE}, b'{"specversion": "0.1"}', "malformed"),
+        ({"Content-Type": events.BATCH_CONTENT_TYPE}, b"[]", "batch"),
+        (*_binary("com.example.other", {"job_id": JOB}), "unexpected event type"),
+        (*_binary(events.STARTED, {"job_id": "short"}), "job_id"),
+        (*_binary(events.STARTED, {"job_id": JOB, "extra": 1}), "Additional properties"),
+        (*_binary(events.STARTED, {"job_id": events.new_job_id()}), "subject"),
+        (*_binary(events.FAILED, {"job_id": JOB, "error": {"code": "x"}}), "message"),
+        (*_binary(events.COMPLETED, {"job_id": JOB}), "result"),
+        (
+            *_binary(events.COMPLETED, {"job_id": JOB, "result": {**RESULT, "landmarks": []}}),
+            "should not be valid",
+        ),
+        (
+            *_binary(
+                events.REQUESTED,
+                {
+                    "job_id": JOB,
+                    "image": "AAAA",
+                    "content_type": "image/jpeg",
+                    "claim_check": {"store": "redis", "key": "k"},
+                },
+            ),
+            "valid",
+        ),
+        (*_binary(events.PURGE, {"before": "yesterday"}), "does not match"),
+    ],
+)
+def test_malformed_and_schema_invalid_events_are_refused(
+    headers: dict[str, str], body: bytes, message: str
+) -> None:
+    with pytest.raises(InvalidEventError, match=message) as caught:
+        events.from_request(headers, body)
+    assert caught.value.status == 400
+
+
+def test_accept_limits_the_types_a_function_takes() -> None:
+    headers, body = events.to_response(events.started(JOB))
+    with pytest.raises(InvalidEventError, match="unexpected event type"):
+        events.from_request(headers, body, accept=(events.COMPLETED,))
+
+
+def test_send_posts_binary_mode_events_to_the_sink(clean_sink: Sink) -> None:
+    events.send(events.started(JOB), clean_sink.url)
+    [received] = clean_sink.received
+    assert received["type"] == events.STARTED and received.data == {"job_id": JOB}
+
+
+@pytest.mark.parametrize("sink_url", [None, "http://127.0.0.1:1/", "refused"])
+def test_send_without_a_working_sink_is_a_503(sink_url: str | None, clean_sink: Sink) -> None:
+    if sink_url == "refused":
+        clean_sink.status, sink_url = 500, clean_sink.url
+    with pytest.raises(BrokerUnavailableError) as caught:
+        events.send(events.started(JOB), sink_url)
+    assert caught.value.status == 503

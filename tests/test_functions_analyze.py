@@ -1,0 +1,256 @@
+"""The analyze function through functions-framework: sync path, bad inputs, jobs and events."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import redis
+from cloudevents.http import CloudEvent
+
+from colorseason import events
+from colorseason.status import ClaimCheck, JobStore
+from colorseason.testing import encode, sample_bgr, sample_jpeg
+from conftest import CLOSED_REDIS_URL, REDIS_URL, deliver, reply_event
+
+SEASON_IDS = {
+    "light-spring", "true-spring", "bright-spring", "light-summer", "true-summer", "soft-summer",
+    "soft-autumn", "true-autumn", "deep-autumn", "deep-winter", "true-winter", "bright-winter",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def photo() -> bytes:
+    return sample_jpeg("astronaut")
+
+
+def no_face_png() -> bytes:
+    gradient = np.tile(np.linspace(40, 220, 640, dtype=np.uint8), (480, 1))
+    return encode(np.dstack([gradient, gradient, gradient]), ".png")
+
+
+# -- sync path -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "media_type"), [(".jpg", "image/jpeg"), (".png", "image/png"),
+                                                  (".webp", "image/webp")])  # fmt: skip
+def test_sync_diagnosis_of_a_real_face(analyze, fmt: str, media_type: str) -> None:
+    response = analyze.post("/", data=encode(sample_bgr("astronaut"), fmt), content_type=media_type)
+    assert response.status_code == 200, response.get_data()
+    body = response.get_json()
+    assert body["season"]["id"] in SEASON_IDS
+    assert body["faces"]["count"] >= 1 and "landmarks" not in body
+
+
+def test_sync_multipart_and_html_report(analyze) -> None:
+    photo = sample_jpeg("grace_hopper")
+    form = {"image": (io.BytesIO(photo), "grace.jpg", "image/jpeg")}
+    response = analyze.post("/", data=form, content_type="multipart/form-data")
+    assert response.status_code == 200 and response.get_json()["season"]["id"] in SEASON_IDS
+    html = analyze.post(
+        "/?lang=ko", data=photo, content_type="image/jpeg", headers={"Accept": "text/html"}
+    )
+    assert html.status_code == 200 and html.mimetype == "text/html"
+    assert b"<html" in html.get_data().lower()
+
+
+def test_sync_path_works_with_redis_down(load_function, photo: bytes) -> None:
+    analyze = load_function("analyze", REDIS_URL=CLOSED_REDIS_URL)
+    assert analyze.post("/", data=photo, content_type="image/jpeg").status_code == 200
+    assert analyze.post("/jobs", data=photo, content_type="image/jpeg").status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("body", "media_type", "status", "codes"),
+    [
+        (b"hello", "text/plain", 415, {"unsupported_media_type"}),
+        (b"", "image/jpeg", 400, {"bad_request"}),
+        (b"this is not an image at all" * 10, "image/jpeg", None,
+         {"unsupported_media_type", "corrupt_image"}),
+        ("truncated", "image/jpeg", 422, {"corrupt_image"}),
+        ("no face", "image/png", 422, {"no_face"}),
+    ],
+)  # fmt: skip
+def test_bad_uploads_are_problems_with_stable_codes(
+    analyze, photo: bytes, body, media_type: str, status: int | None, codes: set[str]
+) -> None:
+    data = {"truncated": photo[: len(photo) // 3], "no face": no_face_png()}.get(body, body)
+    response = analyze.post("/", data=data, content_type=media_type)
+    assert response.content_type == "application/problem+json"
+    problem = response.get_json()
+    assert problem["code"] in codes and problem["status"] == response.status_code
+    assert status is None or response.status_code == status
+
+
+def test_oversize_body_is_413(load_function, photo: bytes) -> None:
+    analyze = load_function("analyze", MAX_UPLOAD_BYTES="1000")
+    for path in ("/", "/jobs"):
+        response = analyze.post(path, data=photo, content_type="image/jpeg")
+        assert response.status_code == 413 and response.get_json()["code"] == "payload_too_large"
+    form = {"image": (io.BytesIO(photo), "a.jpg", "image/jpeg")}
+    assert analyze.post("/", data=form, content_type="multipart/form-data").status_code == 413
+
+
+def test_negotiation_methods_and_paths(analyze, photo: bytes) -> None:
+    refused = analyze.post(
+        "/", data=photo, content_type="image/jpeg", headers={"Accept": "image/png"}
+    )
+    assert refused.status_code == 406
+    assert analyze.get("/").status_code == 405
+    assert analyze.post("/nowhere", data=photo, content_type="image/jpeg").status_code == 404
+    assert analyze.get("/health/liveness").status_code == 200
+    assert analyze.get("/health/readiness").status_code == 200
+
+
+# -- jobs and events -----------------------------------------------------------------------------
+
+
+def test_submit_queues_the_job_and_parks_the_photo(analyze, status, clean_sink, photo) -> None:
+    response = analyze.post("/jobs", data=photo, content_type="image/jpeg")
+    assert response.status_code == 202
+    ticket = response.get_json()
+    job_id = ticket["job_id"]
+    assert events.is_job_id(job_id)
+    assert (
+        response.headers["Location"] == ticket["status_url"] == f"http://status.test/jobs/{job_id}"
+    )
+    assert ticket["result_url"] == f"http://results.test/results/{job_id}"
+    polled = status.get(f"/jobs/{job_id}")  # right after the 202: never a 404
+    assert polled.status_code == 200 and polled.get_json()["state"] == "queued"
+    [requested] = clean_sink.of_type(events.REQUESTED)
+    assert requested["subject"] == job_id and "image" not in requested.data
+    key = requested.data["claim_check"]["key"]
+    assert redis.Redis.from_url(REDIS_URL).get(key) == photo
+
+
+def test_submit_with_the_broker_down_is_503_and_leaves_nothing(analyze, clean_sink, photo) -> None:
+    clean_sink.status = 503
+    response = analyze.post("/jobs", data=photo, content_type="image/jpeg")
+    assert response.status_code == 503 and response.get_json()["code"] == "broker_unavailable"
+    client = redis.Redis.from_url(REDIS_URL)
+    assert not client.keys("colorseason:claim:*") or all(
+        client.ttl(k) > 0 for k in client.keys("colorseason:claim:*")
+    )
+
+
+def _requested_via_claim_check(photo: bytes) -> CloudEvent:
+    job_id = events.new_job_id()
+    key = ClaimCheck(redis.Redis.from_url(REDIS_URL)).put(job_id, photo)
+    return events.requested(job_id, claim_key=key, content_type="image/jpeg")
+
+
+def test_requested_event_replies_completed_and_announces_started(analyze, clean_sink, photo):
+    event = _requested_via_claim_check(photo)
+    response = deliver(analyze, event)
+    assert response.status_code == 200
+    reply = reply_event(response)
+    assert reply["type"] == events.COMPLETED and reply["subject"] == event["subject"]
+    assert reply["source"] == events.SOURCE_ANALYZE
+    assert reply["dataschema"] == events.dataschema_url(events.COMPLETED)
+    assert reply.data["result"]["season"]["id"] in SEASON_IDS
+    assert [e["subject"] for e in clean_sink.of_type(events.STARTED)] == [event["subject"]]
+
+
+@pytest.mark.parametrize("mode", ["binary-image", "data_base64", "json-base64"])
+def test_inline_photos_need_no_redis(load_function, photo: bytes, mode: str) -> None:
+    analyze = load_function("analyze", REDIS_URL=CLOSED_REDIS_URL)
+    job_id = events.new_job_id()
+    attributes = {"type": events.REQUESTED, "source": "/test", "subject": job_id}
+    if mode == "json-base64":
+        response = deliver(
+            analyze, events.requested(job_id, image=photo, content_type="image/jpeg")
+        )
+    else:
+        event = CloudEvent({**attributes, "datacontenttype": "image/jpeg"}, photo)
+        response = deliver(analyze, event, structured=mode == "data_base64")
+    assert response.status_code == 200
+    assert reply_event(response)["type"] == events.COMPLETED
+
+
+def test_pipeline_errors_are_failed_replies_not_http_errors(analyze, photo: bytes) -> None:
+    for data, code in ((no_face_png(), "no_face"), (photo[:500], "corrupt_image")):
+        response = deliver(analyze, _requested_via_claim_check(data))
+        assert response.status_code == 200
+        reply = reply_event(response)
+        assert reply["type"] == events.FAILED and reply.data["error"]["code"] == code
+    job_id = events.new_job_id()
+    bad_base64 = {"job_id": job_id, "image": "!!!!", "content_type": "image/jpeg"}
+    event = CloudEvent({"type": events.REQUESTED, "source": "/t", "subject": job_id}, bad_base64)
+    assert reply_event(deliver(analyze, event)).data["error"]["code"] == "corrupt_image"
+
+
+def test_expired_photo_fails_the_job(analyze) -> None:
+    job_id = events.new_job_id()
+    event = events.requested(job_id, claim_key=ClaimCheck.key(job_id), content_type="image/png")
+    reply = reply_event(deliver(analyze, event))
+    assert reply["type"] == events.FAILED and reply.data["error"]["code"] == "image_expired"
+
+
+def test_requested_with_redis_down_is_503_for_a_retry(load_function) -> None:
+    analyze = load_function("analyze", REDIS_URL=CLOSED_REDIS_URL)
+    job_id = events.new_job_id()
+    event = events.requested(job_id, claim_key=ClaimCheck.key(job_id), content_type="image/png")
+    response = deliver(analyze, event)
+    assert response.status_code == 503 and response.get_json()["code"] == "store_unavailable"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b'{"specversion": "1.0", "type": "x"}'],
+)
+def test_malformed_cloudevents_are_400(analyze, body: bytes) -> None:
+    response = analyze.post("/", data=body, content_type="application/cloudevents+json")
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_event"
+
+
+def test_schema_invalid_and_foreign_events_are_400(analyze) -> None:
+    job_id = events.new_job_id()
+    invalid = CloudEvent(
+        {"type": events.REQUESTED, "source": "/t", "subject": job_id}, {"job_id": job_id}
+    )
+    assert deliver(analyze, invalid).status_code == 400
+    assert deliver(analyze, events.started(job_id)).status_code == 400
+
+
+# -- the whole async flow, in broker order -------------------------------------------------------
+
+
+def test_async_flow_with_duplicates_and_reordering(analyze, status, results, clean_sink, photo):
+    ticket = analyze.post("/jobs", data=photo, content_type="image/jpeg").get_json()
+    job_id = ticket["job_id"]
+    [requested] = clean_sink.of_type(events.REQUESTED)
+
+    # Broker: requested -> status (prefix trigger) and analyze (exact trigger), status twice.
+    assert deliver(status, requested).status_code == 202
+    response = deliver(analyze, requested)
+    assert response.status_code == 200
+    reply = reply_event(response)
+    assert reply["type"] == events.COMPLETED
+    [started] = clean_sink.of_type(events.STARTED)
+
+    # The reply reaches status before started, and both are redelivered.
+    for event in (reply, requested, started, reply, started):
+        assert deliver(status, event).status_code == 202
+    # A duplicate requested finds the photo taken and the job done: empty 2xx, no new reply.
+    duplicate = deliver(analyze, requested)
+    assert duplicate.status_code == 202 and duplicate.get_data() == b""
+
+    # completed -> results, twice.
+    for _ in range(2):
+        assert deliver(results, reply).status_code == 202
+
+    polled = status.get(f"/jobs/{job_id}").get_json()
+    assert polled["state"] == "completed" and polled["result_url"] == ticket["result_url"]
+    stored = results.get(f"/results/{job_id}").get_json()
+    assert stored["result"] == reply.data["result"]
+    assert JobStore(redis.Redis.from_url(REDIS_URL)).get(job_id) is not None
+
+    # The user deletes the result; results tells status through the broker.
+    assert results.delete(f"/results/{job_id}").status_code == 204
+    [deleted] = clean_sink.of_type(events.DELETED)
+    assert deliver(status, deleted).status_code == 202
+    assert status.get(f"/jobs/{job_id}").status_code == 404
+    assert results.get(f"/results/{job_id}").status_code == 404
+    assert deliver(status, reply).status_code == 202  # late redelivery: still gone
+    assert status.get(f"/jobs/{job_id}").status_code == 404

@@ -1,0 +1,86 @@
+"""The results function through functions-framework, on the machine's real PostgreSQL."""
+
+from __future__ import annotations
+
+from colorseason import events
+from conftest import CLOSED_DATABASE_URL, deliver
+
+RESULT = {
+    "season": {"id": "light-spring", "family": "spring"},
+    "probabilities": {"light-spring": 0.9, "true-spring": 0.1},
+    "model": {"version": "test"},
+}
+
+
+def test_completed_is_stored_once_and_served(results) -> None:
+    job_id = events.new_job_id()
+    event = events.completed(job_id, RESULT)
+    assert deliver(results, event).status_code == 202
+    first = results.get(f"/results/{job_id}")
+    assert first.status_code == 200 and first.get_json()["result"] == RESULT
+    assert "no-store" in first.headers["Cache-Control"]
+    replay = events.completed(job_id, {**RESULT, "season": {"id": "deep-winter"}})
+    assert deliver(results, replay, structured=True).status_code == 202
+    assert results.get(f"/results/{job_id}").get_json() == first.get_json()
+
+
+def test_delete_is_final_and_tells_status(results, clean_sink) -> None:
+    job_id = events.new_job_id()
+    deliver(results, events.completed(job_id, RESULT))
+    assert results.delete(f"/results/{job_id}").status_code == 204
+    assert results.get(f"/results/{job_id}").status_code == 404
+    [told] = clean_sink.of_type(events.DELETED)
+    assert told["subject"] == job_id
+    deliver(results, events.completed(job_id, RESULT))  # a late replay
+    assert results.get(f"/results/{job_id}").status_code == 404
+    assert results.delete(f"/results/{job_id}").status_code == 204  # retry-safe
+    assert results.delete(f"/results/{events.new_job_id()}").status_code == 404
+    assert results.delete("/results/nope").status_code == 404
+
+
+def test_delete_with_the_broker_down_is_503_and_retryable(results, clean_sink) -> None:
+    job_id = events.new_job_id()
+    deliver(results, events.completed(job_id, RESULT))
+    clean_sink.status = 503
+    assert results.delete(f"/results/{job_id}").status_code == 503
+    clean_sink.status = 202
+    assert results.delete(f"/results/{job_id}").status_code == 204
+    assert len(clean_sink.of_type(events.DELETED)) == 1
+
+
+def test_purge_deletes_expired_results(load_function) -> None:
+    expiring = load_function("results", RESULT_RETENTION_DAYS="0")
+    job_id = events.new_job_id()
+    deliver(expiring, events.completed(job_id, RESULT))
+    assert expiring.get(f"/results/{job_id}").status_code == 404  # already past retention
+    assert deliver(expiring, events.purge()).status_code == 202
+    keeping = load_function("results")
+    kept = events.new_job_id()
+    deliver(keeping, events.completed(kept, RESULT))
+    assert deliver(keeping, events.purge("2000-01-01T00:00:00Z")).status_code == 202
+    assert keeping.get(f"/results/{kept}").status_code == 200
+    assert deliver(keeping, events.purge("2999-01-01T00:00:00Z")).status_code == 202
+    assert keeping.get(f"/results/{kept}").status_code == 404
+
+
+def test_bad_events_are_400(results) -> None:
+    job_id = events.new_job_id()
+    response = deliver(results, events.started(job_id))
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_event"
+    headers, body = events.to_response(events.completed(job_id, RESULT))
+    tampered = body.replace(b'"model"', b'"landmarks":[[0,0]],"model"')
+    assert results.post("/", data=tampered, headers=headers).status_code == 400
+
+
+def test_postgres_down_is_5xx_and_nothing_is_lost_after_recovery(load_function) -> None:
+    job_id = events.new_job_id()
+    event = events.completed(job_id, RESULT)
+    down = load_function("results", DATABASE_URL=CLOSED_DATABASE_URL)
+    response = deliver(down, event)
+    assert response.status_code == 503 and response.get_json()["code"] == "store_unavailable"
+    assert down.get("/health/readiness").status_code == 503
+    assert down.get("/health/liveness").status_code == 200
+    recovered = load_function("results")  # the broker retries the same event
+    assert deliver(recovered, event).status_code == 202
+    assert recovered.get(f"/results/{job_id}").get_json()["result"] == RESULT
+    assert recovered.get("/health/readiness").status_code == 200

@@ -1,0 +1,134 @@
+"""The status function through functions-framework, on the machine's real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from colorseason import events
+from conftest import CLOSED_REDIS_URL, deliver
+
+RESULT_URL = "http://results.test/results/"
+
+
+def lifecycle(job_id: str) -> list:
+    return [
+        events.requested(job_id, claim_key="colorseason:claim:" + job_id, content_type="image/png"),
+        events.started(job_id),
+        events.completed(
+            job_id,
+            {"season": {"id": "true-winter"}, "probabilities": {}, "model": {"version": "t"}},
+            RESULT_URL + job_id,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0, 2, 1), (0, 0, 2, 2)])
+def test_duplicated_and_reordered_events_end_completed(status, order) -> None:
+    job_id = events.new_job_id()
+    sent = lifecycle(job_id)
+    for index in order:
+        response = deliver(status, sent[index], structured=index % 2 == 1)
+        assert response.status_code == 202 and response.get_data() == b""
+    response = status.get(f"/jobs/{job_id}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["state"] == "completed" and body["result_url"] == RESULT_URL + job_id
+    assert "Retry-After" not in response.headers
+
+
+def test_etag_304_and_retry_after_while_running(status) -> None:
+    job_id = events.new_job_id()
+    deliver(status, events.started(job_id))
+    response = status.get(f"/jobs/{job_id}")
+    assert response.get_json()["state"] == "processing"
+    assert response.headers["Retry-After"] == "1"
+    etag = response.headers["ETag"]
+    again = status.get(f"/jobs/{job_id}", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == etag
+    deliver(status, events.failed(job_id, "no_face", "No face was found"))
+    changed = status.get(f"/jobs/{job_id}", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.get_json()["error"] == {"code": "no_face", "message": "No face was found"}
+
+
+def test_dead_letter_marks_the_job_failed_but_never_undoes_completed(status) -> None:
+    job_id, done = events.new_job_id(), events.new_job_id()
+    request = events.requested(job_id, claim_key="colorseason:claim:x", content_type="image/png")
+    request["knativeerrorcode"] = "503"
+    assert deliver(status, request, "/deadletter").status_code == 202
+    body = status.get(f"/jobs/{job_id}").get_json()
+    assert body["state"] == "failed" and body["error"]["code"] == "delivery_failed"
+    assert "503" in body["error"]["message"]
+    for event in lifecycle(done):
+        deliver(status, event)
+    deliver(status, events.started(done), "/deadletter")
+    assert status.get(f"/jobs/{done}").get_json()["state"] == "completed"
+
+
+def test_deleted_result_makes_the_job_unknown(status) -> None:
+    job_id = events.new_job_id()
+    for event in [
+        *lifecycle(job_id),
+        events.deleted(job_id),
+        events.completed(
+            job_id,
+            {"season": {"id": "true-winter"}, "probabilities": {}, "model": {"version": "t"}},
+        ),
+    ]:
+        assert deliver(status, event).status_code == 202
+    response = status.get(f"/jobs/{job_id}")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", [f"/jobs/{'0' * 32}", "/jobs/not-a-job-id", "/jobs/"])
+def test_unknown_job_is_a_404_problem(status, path: str) -> None:
+    response = status.get(path)
+    assert response.status_code == 404
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["code"] == "not_found"
+
+
+def test_bad_events_are_400_and_never_retried(status) -> None:
+    response = status.post("/", data=b"{}", content_type="application/cloudevents+json")
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_event"
+    response = deliver(status, events.purge())
+    assert response.status_code == 400
+    response = status.post("/", data=b"hello", content_type="text/plain")
+    assert response.status_code == 400
+
+
+def test_wrong_method_and_health(status) -> None:
+    response = status.delete(f"/jobs/{events.new_job_id()}")
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]
+    assert status.get("/health/liveness").status_code == 200
+    assert status.get("/health/readiness").get_json() == {"status": "ready"}
+
+
+def test_redis_down_is_503_everywhere(load_function) -> None:
+    status = load_function("status", REDIS_URL=CLOSED_REDIS_URL)
+    job_id = events.new_job_id()
+    for response in (
+        status.get(f"/jobs/{job_id}"),
+        deliver(status, events.started(job_id)),
+        status.get("/health/readiness"),
+    ):
+        assert response.status_code == 503
+        assert response.get_json()["code"] == "store_unavailable"
+        assert response.headers["Retry-After"] == "1"
+    assert status.get("/health/liveness").status_code == 200
+
+
+def test_cors_only_for_allowed_origins(load_function) -> None:
+    status = load_function("status", CORS_ALLOW_ORIGINS="https://app.example")
+    path = f"/jobs/{events.new_job_id()}"
+    allowed = status.get(path, headers={"Origin": "https://app.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
+    other = status.get(path, headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = status.options(
+        path,
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.status_code == 204
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
