@@ -84,3 +84,23 @@ def test_postgres_down_is_5xx_and_nothing_is_lost_after_recovery(load_function) 
     assert deliver(recovered, event).status_code == 202
     assert recovered.get(f"/results/{job_id}").get_json()["result"] == RESULT
     assert recovered.get("/health/readiness").status_code == 200
+
+
+def test_a_pingsource_tick_purges(load_function) -> None:
+    from cloudevents.http import CloudEvent
+
+    expiring = load_function("results", RESULT_RETENTION_DAYS="0")
+    job_id = events.new_job_id()
+    deliver(expiring, events.completed(job_id, RESULT))
+    # What Knative's PingSource sends: its own fixed type and source, the configured data.
+    tick = CloudEvent(
+        {
+            "type": events.PING,
+            "source": "/apis/v1/namespaces/colorseason/pingsources/results-purge",
+            "datacontenttype": "application/json",
+        },
+        {},
+    )
+    assert deliver(expiring, tick).status_code == 202
+    tick_with_bad_data = CloudEvent({"type": events.PING, "source": "/x"}, {"before": 7})
+    assert deliver(expiring, tick_with_bad_data).status_code == 400

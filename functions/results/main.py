@@ -1,6 +1,7 @@
 """results: diagnoses in PostgreSQL, written from `completed` events, read and deleted by clients.
 
-    POST /               `completed` and `purge` CloudEvents -> empty 202
+    POST /               `completed` and `purge` CloudEvents (and PingSource ticks, taken as a
+                         purge) -> empty 202
     GET  /results/{id}   -> {job_id, created_at, expires_at, result}
     DELETE /results/{id} -> 204; status forgets the job too (a `results.deleted` event to K_SINK)
 
@@ -36,7 +37,9 @@ router = web.Router("results", settings, readiness=lambda: _results().ping())
 @router.route("/", methods=["POST"])
 def receive(request: Request) -> Response:
     body = web.read_body(request, settings.max_upload_bytes)
-    event = events.from_request(request.headers, body, accept=(events.COMPLETED, events.PURGE))
+    event = events.from_request(
+        request.headers, body, accept=(events.COMPLETED, events.PURGE, events.PING)
+    )
     if event["type"] == events.COMPLETED:
         _results().insert(events.job_id_of(event), event.data["result"])
     else:
