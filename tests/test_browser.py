@@ -1,0 +1,135 @@
+"""The web page of `colorseason up` in headless Chromium (Debian's `chromium`, via Playwright).
+
+The page calls the function URLs cross-origin like any client, so these tests also prove the CORS
+and Content-Security-Policy settings that `up` gives the functions and the page.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from colorseason.testing import sample_jpeg
+from local_stack import Stack, running_stack
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # A synthetic camera (a moving test pattern) and no permission prompt, for the camera path.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("up")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    context = browser.new_context(
+        permissions=["camera"], locale="en-US", viewport={"width": 900, "height": 1400}
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    def on_console(message: ConsoleMessage) -> None:
+        # A 404 while results catches up with status is expected (the page retries it).
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.goto(stack.urls["web"])
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    yield page
+    context.close()
+    assert not problems, problems  # CSP or CORS violations show up here
+
+
+def http_status(method: str, url: str) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_upload_result_korean_screenshot_delete(page: Page) -> None:
+    photo = {"name": "astronaut.jpg", "mimeType": "image/jpeg", "buffer": sample_jpeg()}
+    with page.expect_response(lambda r: r.url.endswith("/jobs")) as submitted:
+        page.set_input_files("#file", files=[photo])  # from memory: nothing touches disk
+    ticket = json.loads(submitted.value.body())
+    assert submitted.value.status == 202
+
+    card = page.locator("#result")
+    expect(card).to_be_visible(timeout=60_000)
+    expect(page.locator("#season-name")).not_to_be_empty()
+    assert page.locator("#measured li").count() == 4
+    assert page.locator("#palette .row.best .swatch").count() >= 4
+    english = page.locator("#season-name").inner_text()
+
+    page.click(".lang button[data-lang='ko']")
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    korean = page.locator("#season-name").inner_text()
+    assert korean != english
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in korean), korean  # Hangul syllables
+    expect(page.locator("#delete")).to_have_text("결과 삭제")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-result.png"), full_page=True)
+
+    assert http_status("GET", ticket["result_url"]) == 200
+    page.click("#delete")
+    expect(page.locator("#deleted")).to_be_visible()
+    assert http_status("GET", ticket["result_url"]) == 404
+
+
+def test_camera_capture_reports_a_failed_job(page: Page) -> None:
+    """Chromium's fake camera shows a test pattern: the job fails (no face) and the page says so."""
+    page.click("#camera")
+    expect(page.locator("#video")).to_be_visible()
+    # Polled from Python: wait_for_function would eval() in the page, which its CSP refuses.
+    for _ in range(100):
+        if page.locator("#video").evaluate("video => video.videoWidth") > 0:
+            break
+        page.wait_for_timeout(100)
+    with page.expect_response(lambda r: r.url.endswith("/jobs")) as submitted:
+        page.click("#shoot")
+    assert submitted.value.status == 202
+    error = page.locator("#error")
+    expect(error).to_be_visible(timeout=60_000)
+    expect(page.locator("#error-text")).not_to_be_empty()
+    page.click("#retry")
+    expect(page.locator("#capture")).to_be_visible()
