@@ -10,11 +10,15 @@ child, and one graph is not safe to share between threads.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 import threading
 import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -81,38 +85,72 @@ _solutions = _import_mediapipe_solutions()
 _graphs = threading.local()
 
 
-def _face_mesh():
-    mesh = getattr(_graphs, "mesh", None)
-    if mesh is None:
-        mesh = _solutions.face_mesh.FaceMesh(
+@contextlib.contextmanager
+def _native_logs_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null while MediaPipe sets a graph up.
+
+    MediaPipe and TFLite write C++ log lines (XNNPACK, absl warnings) straight to fd 2 when a graph
+    is built and first run; no setting turns them off, and they would break the one-JSON-object-
+    per-line logs of the functions. Only graph set-up is silenced, once per thread.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _graph(name: str, build: Callable[[], Any]) -> Any:
+    """This thread's graph ``name``, built and run once on a blank frame the first time."""
+    graph = getattr(_graphs, name, None)
+    if graph is None:
+        with _native_logs_silenced():
+            graph = build()
+            graph.process(np.zeros((192, 192, 3), np.uint8))
+        setattr(_graphs, name, graph)
+    return graph
+
+
+def _face_mesh() -> Any:
+    return _graph(
+        "mesh",
+        lambda: _solutions.face_mesh.FaceMesh(
             static_image_mode=True,
             max_num_faces=MAX_FACES,
             refine_landmarks=True,
             min_detection_confidence=_MIN_DETECTION_CONFIDENCE,
-        )
-        _graphs.mesh = mesh
-    return mesh
+        ),
+    )
 
 
-def _face_detector():
-    detector = getattr(_graphs, "detector", None)
-    if detector is None:
-        detector = _solutions.face_detection.FaceDetection(
+def _face_detector() -> Any:
+    return _graph(
+        "detector",
+        lambda: _solutions.face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=_MIN_DETECTION_CONFIDENCE
-        )
-        _graphs.detector = detector
-    return detector
+        ),
+    )
 
 
 def warm_up() -> None:
-    """Build this thread's graphs and run them once, so the first photo pays no set-up cost."""
-    blank = np.zeros((192, 192, 3), np.uint8)
-    _face_mesh().process(blank)
-    _face_detector().process(blank)
+    """Build this thread's graphs now, so the first photo pays no set-up cost."""
+    _face_mesh()
+    _face_detector()
 
 
 def _mesh_points(rgb: np.ndarray) -> list[np.ndarray]:
-    result = _face_mesh().process(rgb)
+    mesh = _face_mesh()
+    if getattr(_graphs, "seen_face", False):
+        result = mesh.process(rgb)
+    else:  # the landmark stage logs once, on the first face it sees
+        with _native_logs_silenced():
+            result = mesh.process(rgb)
+        _graphs.seen_face = bool(result.multi_face_landmarks)
     faces = []
     height, width = rgb.shape[:2]
     for face in result.multi_face_landmarks or []:

@@ -1,0 +1,365 @@
+"""The ``colorseason`` command: ``analyze`` photos here, or bring the whole system ``up`` locally.
+
+``colorseason analyze PHOTO...`` prints a readable summary per photo (``--json``: one JSON object
+per input per line, for scripts; ``--html FILE``: a self-contained visual report). Every input gets
+an answer, failures included, and the exit status says whether all succeeded (0) or not (1);
+usage mistakes exit 2. Errors print their stable code and message, never a traceback.
+
+Photos are read into memory and never written anywhere, except into the HTML report when the user
+asks for it with ``--with-photo``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TextIO
+
+from colorseason import __version__, i18n
+from colorseason.errors import ColorseasonError, NotFoundError
+
+STDIN = "-"
+SAMPLE_PREFIX = "sample:"
+_BAR_HALF = 10  # cells on each side of a dimension bar's centre
+
+
+@dataclass
+class Outcome:
+    """What became of one input: a result or an error, never both."""
+
+    label: str
+    result: dict[str, Any] | None = None
+    error: ColorseasonError | None = None
+    data: bytes | None = None  # kept only for --with-photo
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` line for this input."""
+        if self.error is not None:
+            return {"input": self.label, "ok": False, "error": self.error.to_dict()}
+        return {"input": self.label, "ok": True, "result": self.result}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``colorseason`` script; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "analyze":
+        if not args.photos and not args.sample:
+            parser.error("analyze: give at least one PHOTO, '-' for stdin, or --sample NAME")
+        if args.photos.count(STDIN) > 1:
+            parser.error("analyze: '-' (stdin) can be given only once")
+        if args.with_photo and not args.html:
+            parser.error("analyze: --with-photo needs --html FILE")
+        if args.sample:
+            from colorseason.testing import SAMPLE_NAMES
+
+            if unknown := sorted(set(args.sample) - set(SAMPLE_NAMES)):
+                parser.error(
+                    f"analyze: unknown --sample {', '.join(unknown)}; choose from "
+                    f"{', '.join(SAMPLE_NAMES)}"
+                )
+    return args.handler(args)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colorseason",
+        description="Personal colour (seasonal colour) diagnosis from a face photo.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="diagnose one or more face photos",
+        description="Diagnose face photos (JPEG, PNG or WebP). Exit status 0 when every input "
+        "was analysed, 1 otherwise.",
+    )
+    analyze.add_argument("photos", nargs="*", metavar="PHOTO", help="image file, or - for stdin")
+    analyze.add_argument(
+        "--sample",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="analyse a bundled test photo: astronaut or grace_hopper (repeatable)",
+    )
+    analyze.add_argument("--json", action="store_true", help="one JSON object per input per line")
+    analyze.add_argument("--html", metavar="FILE", type=Path, help="write a visual HTML report")
+    analyze.add_argument(
+        "--with-photo", action="store_true", help="embed the photos in the HTML report"
+    )
+    analyze.add_argument(
+        "--lang", choices=i18n.LANGUAGES, default="en", help="language of human text"
+    )
+    analyze.set_defaults(handler=_analyze_command)
+
+    up = commands.add_parser(
+        "up",
+        help="run the whole system locally (functions, broker, stores, web page)",
+        description="Start Redis, PostgreSQL, the three functions, the local broker and the web "
+        "page on this machine; stop with Ctrl-C.",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    up.add_argument(
+        "--port", type=int, default=8080, help="web page port; the other services follow it"
+    )
+    up.add_argument("--urls", metavar="FILE", type=Path, help="write the service URLs as JSON")
+    up.add_argument(
+        "--database-dir",
+        metavar="DIR",
+        type=Path,
+        help="keep the embedded PostgreSQL data here (default: a temporary directory)",
+    )
+    up.set_defaults(handler=_up_command)
+    return parser
+
+
+def _up_command(args: argparse.Namespace) -> int:
+    # Imported here: the local stack pulls in servers the analyze command never needs.
+    from colorseason.local.up import run
+
+    return run(args)
+
+
+def _analyze_command(args: argparse.Namespace) -> int:
+    # Imported here so `--help` and `up` do not pay for loading OpenCV and MediaPipe.
+    from colorseason.analysis import analyze
+
+    inputs = [(photo, partial(_read_file, photo)) for photo in args.photos]
+    inputs += [(SAMPLE_PREFIX + name, partial(_read_sample, name)) for name in args.sample]
+    progress = _Progress(len(inputs), args.lang, sys.stderr) if len(inputs) > 1 else None
+    outcomes = []
+    for index, (label, read) in enumerate(inputs):
+        if progress:
+            progress.draw(index, label)
+        outcome = _run_one(label, read, analyze)
+        if not (args.html and args.with_photo):
+            outcome.data = None
+        outcomes.append(outcome)
+        if progress:
+            progress.clear()
+        _print_outcome(outcome, args)
+    if progress:
+        progress.finish(sum(outcome.error is None for outcome in outcomes))
+
+    status = 0 if all(outcome.error is None for outcome in outcomes) else 1
+    if args.html:
+        status = max(status, _write_html(args.html, outcomes, args.lang))
+    return status
+
+
+def _read_file(name: str) -> bytes:
+    """The bytes of a file, or of stdin for ``-``."""
+    if name == STDIN:
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"No such file: {name}") from exc
+    except OSError as exc:
+        raise ColorseasonError(f"Cannot read {name}: {exc.strerror or exc}") from exc
+
+
+def _read_sample(name: str) -> bytes:
+    """A bundled test photo (from scikit-image / matplotlib package data) as JPEG bytes."""
+    from colorseason.testing import sample_jpeg
+
+    return sample_jpeg(name)
+
+
+def _run_one(
+    label: str, read: Callable[[], bytes], analyze: Callable[[bytes], dict[str, Any]]
+) -> Outcome:
+    try:
+        data = read()
+        result = analyze(data)
+        return Outcome(label, result=result, data=data)
+    except ColorseasonError as exc:
+        return Outcome(label, error=exc)
+    except Exception as exc:  # the CLI promises a code and message, never a traceback
+        return Outcome(label, error=ColorseasonError(f"{type(exc).__name__}: {exc}"))
+
+
+def _print_outcome(outcome: Outcome, args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(outcome.to_json(), ensure_ascii=False), flush=True)
+    elif outcome.error is not None:
+        message = i18n.error_message(outcome.error.to_dict(), args.lang)
+        error = i18n.text("error", args.lang)
+        print(f"{outcome.label}\n  {error} {outcome.error.code}: {message}\n", flush=True)
+    else:
+        width = min(shutil.get_terminal_size((100, 24)).columns, 120)
+        print(format_summary(outcome.label, outcome.result or {}, args.lang, _use_colour(), width))
+        print(flush=True)
+
+
+def _write_html(path: Path, outcomes: list[Outcome], lang: str) -> int:
+    from colorseason.report import render_html
+
+    items = [
+        (o.label, {"error": o.error.to_dict()} if o.error is not None else (o.result or {}))
+        for o in outcomes
+    ]
+    photos = {o.label: o.data for o in outcomes if o.data is not None and o.error is None}
+    try:
+        path.write_text(render_html(items, lang=lang, photos=photos), encoding="utf-8")
+    except OSError as exc:
+        print(f"colorseason: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"colorseason: report written to {path}", file=sys.stderr)
+    return 0
+
+
+# --- the human-readable summary -------------------------------------------------------------
+
+
+def _use_colour() -> bool:
+    """Colour swatches only on a terminal that wants them (https://no-color.org)."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _width(text: str) -> int:
+    """Terminal cells taken by ``text`` (Hangul and other wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _pad(text: str, cells: int) -> str:
+    return text + " " * max(0, cells - _width(text))
+
+
+def _swatch(hex_colour: str, colour: bool) -> str:
+    if not colour or len(hex_colour) != 7:
+        return ""
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"\x1b[48;2;{red};{green};{blue}m    \x1b[0m "
+
+
+def _bar(value: float) -> str:
+    """A value in [-1, 1] as cells growing left or right from a centre mark."""
+    cells = round(min(1.0, abs(value)) * _BAR_HALF)
+    left = "·" * (_BAR_HALF - cells) + "█" * cells if value < 0 else "·" * _BAR_HALF
+    right = "█" * cells + "·" * (_BAR_HALF - cells) if value > 0 else "·" * _BAR_HALF
+    return f"{left}│{right}"
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.0f}%"
+
+
+def _wrap(text: str, cells: int, indent: str) -> list[str]:
+    """``text`` broken at spaces into lines of at most ``cells`` terminal cells."""
+    lines = [""]
+    for word in text.split(" "):
+        candidate = f"{lines[-1]} {word}" if lines[-1].strip() else lines[-1] + word
+        if _width(candidate) > cells and lines[-1].strip():
+            lines.append(indent + word)
+        else:
+            lines[-1] = candidate
+    return lines
+
+
+def format_summary(
+    label: str, result: dict[str, Any], lang: str = "en", colour: bool = False, width: int = 100
+) -> str:
+    """The readable summary of one result, as printed by ``colorseason analyze``.
+
+    Long lines (advice, timings) wrap at ``width`` terminal cells.
+    """
+    probabilities = result.get("probabilities", {})
+    season, second = result["season"], result["second_season"]
+    rows: list[tuple[str, str]] = []
+
+    def name(season_object: dict[str, Any]) -> str:
+        names = season_object.get("name") or {}
+        return names.get(lang) or i18n.season_name(season_object.get("id", ""), lang)
+
+    for key, season_object in (("season", season), ("runner_up", second)):
+        share = _percent(probabilities.get(season_object["id"], 0))
+        rows.append((i18n.text(key, lang), f"{name(season_object)}  {share}"))
+    families = result.get("families", {})
+    rows.append(
+        (
+            i18n.text("families", lang),
+            " · ".join(f"{i18n.family_name(f, lang)} {_percent(p)}" for f, p in families.items()),
+        )
+    )
+    undertone = i18n.undertone_name(result.get("undertone", ""), lang)
+    rows.append((i18n.text("undertone", lang), undertone))
+    dimensions = result.get("dimensions", {})
+    for key, names in i18n.DIMENSIONS.items():
+        if key in dimensions:
+            title, low, high = names[lang]
+            value = float(dimensions[key])
+            rows.append((title, f"{_pad(low, 8)} {_bar(value)} {_pad(high, 8)} {value:+.2f}"))
+    measurements = result.get("measurements", {})
+    for part, names in i18n.MEASUREMENTS.items():
+        if part in measurements:
+            hex_colour = str(measurements[part].get("hex", ""))
+            lab = " ".join(f"{float(v):5.1f}" for v in measurements[part].get("lab", []))
+            rows.append((names[lang], f"{_swatch(hex_colour, colour)}{hex_colour}  L*a*b* {lab}"))
+    quality = result.get("quality", {})
+    rows.append((i18n.text("quality", lang), _percent(float(quality.get("score", 0)))))
+    for issue in quality.get("issues") or []:
+        rows.append(("", f"! {issue.get('code', '')}: {i18n.quality_advice(issue, lang)}"))
+    rows.append((i18n.text("confidence", lang), _percent(float(result.get("confidence", 0)))))
+    version = (result.get("model") or {}).get("version", "?")
+    faces = (result.get("faces") or {}).get("count", "?")
+    rows.append((i18n.text("model", lang), f"{version} · {i18n.text('faces', lang)}: {faces}"))
+    timings = result.get("timings_ms") or {}
+    if timings:
+        # No-break spaces keep each "stage ms" pair on one line when the row wraps.
+        timing_text = " · ".join(f"{stage}\u00a0{float(ms):.1f}" for stage, ms in timings.items())
+        rows.append((i18n.text("timings", lang), f"{timing_text} ms"))
+
+    label_cells = max(_width(title) for title, _ in rows) + 2
+    lines = [label]
+    for title, text in rows:
+        hanging = "  " if text.startswith("! ") else ""
+        for number, line in enumerate(_wrap(text, max(20, width - label_cells - 2), hanging)):
+            lines.append(f"  {_pad(title if number == 0 else '', label_cells)}{line}")
+    return "\n".join(lines)
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+
+class _Progress:
+    """A plain-text progress bar on stderr: redrawn in place on a terminal, one line per photo
+    otherwise (so logs stay readable)."""
+
+    def __init__(self, total: int, lang: str, stream: TextIO) -> None:
+        self.total = total
+        self.lang = lang
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def draw(self, done: int, label: str) -> None:
+        if self.live:
+            filled = round(20 * done / self.total)
+            bar = "#" * filled + "-" * (20 - filled)
+            self.stream.write(f"\r[{bar}] {done}/{self.total} {label[-40:]}\x1b[K")
+        else:
+            self.stream.write(f"[{done + 1}/{self.total}] {label}\n")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+    def finish(self, succeeded: int) -> None:
+        summary = i18n.text("summary", self.lang).format(ok=succeeded, total=self.total)
+        self.stream.write(f"{summary}\n")
+        self.stream.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

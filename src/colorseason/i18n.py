@@ -1,0 +1,199 @@
+"""Every human-facing word of the CLI and the HTML report, in English and Korean, in one place.
+
+The result JSON is language-independent (ids and codes, plus ``name`` {en, ko} for seasons); this
+module turns those ids and codes into words. Season names themselves live with the model
+(``colorseason.analysis.seasons``). Add a language by adding a column to each table.
+An unknown code falls back to the English text the pipeline wrote, so a new quality check never
+shows up blank.
+"""
+
+from __future__ import annotations
+
+LANGUAGES: tuple[str, ...] = ("en", "ko")
+
+FAMILY_NAMES: dict[str, dict[str, str]] = {
+    "spring": {"en": "Spring", "ko": "봄 웜"},
+    "summer": {"en": "Summer", "ko": "여름 쿨"},
+    "autumn": {"en": "Autumn", "ko": "가을 웜"},
+    "winter": {"en": "Winter", "ko": "겨울 쿨"},
+}
+
+UNDERTONES: dict[str, dict[str, str]] = {
+    "warm": {"en": "warm", "ko": "웜톤"},
+    "cool": {"en": "cool", "ko": "쿨톤"},
+    "neutral": {"en": "neutral", "ko": "뉴트럴"},
+}
+
+# Each dimension runs from -1 (first pole) to +1 (second pole).
+DIMENSIONS: dict[str, dict[str, tuple[str, str, str]]] = {
+    "warmth": {"en": ("Warmth", "cool", "warm"), "ko": ("온도감", "쿨", "웜")},
+    "depth": {"en": ("Depth", "light", "deep"), "ko": ("명도", "밝음", "깊음")},
+    "clarity": {"en": ("Clarity", "soft", "clear"), "ko": ("채도", "부드러움", "선명함")},
+    "contrast": {"en": ("Contrast", "low", "high"), "ko": ("대비", "낮음", "높음")},
+}
+
+MEASUREMENTS: dict[str, dict[str, str]] = {
+    "skin": {"en": "Skin", "ko": "피부"},
+    "eyes": {"en": "Eyes", "ko": "눈동자"},
+    "hair": {"en": "Hair", "ko": "머리카락"},
+    "lips": {"en": "Lips", "ko": "입술"},
+}
+
+PALETTE: dict[str, dict[str, str]] = {
+    "best": {"en": "Best colours", "ko": "베스트 컬러"},
+    "avoid": {"en": "Colours to avoid", "ko": "피해야 할 컬러"},
+    "lips": {"en": "Lips", "ko": "립"},
+    "blush": {"en": "Blush", "ko": "블러셔"},
+    "hair": {"en": "Hair colour", "ko": "헤어 컬러"},
+    "metals": {"en": "Metals", "ko": "액세서리 금속"},
+}
+
+# Every metal name colorseason.analysis.palette uses (tests/test_report.py checks the list).
+METALS: dict[str, dict[str, str]] = {
+    "gold": {"en": "gold", "ko": "골드"},
+    "light gold": {"en": "light gold", "ko": "라이트 골드"},
+    "polished gold": {"en": "polished gold", "ko": "유광 골드"},
+    "brushed gold": {"en": "brushed gold", "ko": "무광 골드"},
+    "rose gold": {"en": "rose gold", "ko": "로즈 골드"},
+    "brass": {"en": "brass", "ko": "황동"},
+    "copper": {"en": "copper", "ko": "구리"},
+    "bronze": {"en": "bronze", "ko": "브론즈"},
+    "antique gold": {"en": "antique gold", "ko": "앤티크 골드"},
+    "silver": {"en": "silver", "ko": "실버"},
+    "platinum": {"en": "platinum", "ko": "플래티넘"},
+    "white gold": {"en": "white gold", "ko": "화이트 골드"},
+    "pewter": {"en": "pewter", "ko": "퓨터"},
+    "gunmetal": {"en": "gunmetal", "ko": "건메탈"},
+}
+
+# Quality advice and error messages: English is the pipeline's own message (one source, and more
+# specific); other languages are translated here per stable code. Codes: analysis/quality.py and
+# colorseason/errors.py.
+QUALITY_ADVICE: dict[str, dict[str, str]] = {
+    "grayscale_photo": {
+        "ko": "흑백 사진입니다. 흑백에서는 언더톤이 보이지 않으니 컬러 사진을 보내 주세요.",
+    },
+    "face_too_small": {
+        "ko": "얼굴이 사진에서 작습니다. 얼굴이 화면의 3분의 1을 채우도록 가까이서 찍어 주세요.",
+    },
+    "blurry": {
+        "ko": "얼굴이 흐릿합니다. 카메라를 고정하고 얼굴을 눌러 초점을 맞춰 주세요.",
+    },
+    "underexposed": {
+        "ko": "사진이 어둡습니다. 낮에 창문을 마주 보거나 조명을 더 켜 주세요.",
+    },
+    "overexposed": {
+        "ko": "얼굴이 하얗게 날아갔습니다. 직사광선과 플래시를 피하고 부드러운 자연광에서 "
+        "찍어 주세요.",
+    },
+    "uneven_light": {
+        "ko": "얼굴 한쪽이 더 어둡습니다. 양 볼에 빛이 고르게 닿도록 광원을 정면으로 "
+        "마주해 주세요.",
+    },
+    "colour_cast": {
+        "ko": "조명의 색이 강합니다(보정했습니다). 가장 좋은 결과를 위해 색조명을 피해 창가의 "
+        "자연광에서 찍어 주세요.",
+    },
+    "no_light_reference": {
+        "ko": "배경이나 눈 흰자가 거의 보이지 않아 조명을 확인하지 못해 보정하지 않았습니다. "
+        "머리 주변에 단색 배경이 보이게 찍어 주세요.",
+    },
+    "eyes_closed": {
+        "ko": "눈을 감은 것 같아 눈동자 색을 측정하지 못했습니다. 눈을 뜨고 찍어 주세요.",
+    },
+    "hair_not_visible": {
+        "ko": "이마 위로 머리카락이 보이지 않아 눈썹으로 머리 색을 측정했습니다. 모자 없이 "
+        "헤어라인이 보이게 찍어 주세요.",
+    },
+    "multiple_faces": {
+        "ko": "사진에 여러 얼굴이 있어 가장 큰 얼굴을 분석했습니다. 한 사람만 나온 사진을 "
+        "보내 주세요.",
+    },
+}
+
+ERROR_MESSAGES: dict[str, dict[str, str]] = {
+    "unsupported_media_type": {
+        "ko": "지원하지 않는 이미지 형식입니다. JPEG, PNG, WebP 사진을 보내 주세요.",
+    },
+    "corrupt_image": {"ko": "이미지를 읽을 수 없습니다. 파일이 손상되었을 수 있습니다."},
+    "image_too_large": {"ko": "이미지가 너무 큽니다. 더 작은 사진을 보내 주세요."},
+    "image_too_small": {"ko": "이미지가 너무 작아 분석할 수 없습니다. 더 큰 사진을 보내 주세요."},
+    "no_face": {"ko": "얼굴을 찾지 못했습니다. 얼굴 전체가 보이는 정면 사진을 보내 주세요."},
+    "face_too_small": {"ko": "얼굴이 너무 작아 측정할 수 없습니다. 카메라에 더 가까이 오세요."},
+    "not_found": {"ko": "파일을 찾을 수 없습니다."},
+    "internal_error": {"ko": "분석 중 예기치 않은 오류가 발생했습니다."},
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    "title": {"en": "Personal colour report", "ko": "퍼스널 컬러 진단 결과"},
+    "season": {"en": "Season", "ko": "시즌"},
+    "runner_up": {"en": "Runner-up", "ko": "차선 시즌"},
+    "families": {"en": "Families", "ko": "계절"},
+    "probabilities": {"en": "All twelve seasons", "ko": "12가지 시즌 확률"},
+    "undertone": {"en": "Undertone", "ko": "언더톤"},
+    "dimensions": {"en": "Dimensions", "ko": "특성"},
+    "measured": {"en": "Measured colours", "ko": "측정된 색"},
+    "palette": {"en": "Palette", "ko": "팔레트"},
+    "quality": {"en": "Photo quality", "ko": "사진 품질"},
+    "no_issues": {"en": "No problems found.", "ko": "문제가 없습니다."},
+    "confidence": {"en": "Confidence", "ko": "신뢰도"},
+    "timings": {"en": "Timings", "ko": "처리 시간"},
+    "model": {"en": "Model", "ko": "모델"},
+    "faces": {"en": "Faces found", "ko": "발견된 얼굴"},
+    "photo": {"en": "Photo", "ko": "사진"},
+    "error": {"en": "Error", "ko": "오류"},
+    "analysed": {"en": "analysed", "ko": "분석 완료"},
+    "failed": {"en": "failed", "ko": "실패"},
+    "summary": {
+        "en": "{ok} of {total} photos analysed",
+        "ko": "사진 {total}장 중 {ok}장 분석 완료",
+    },
+    "disclaimer": {
+        "en": "Computed from one photo by a model built from published colour science, not "
+        "trained on labelled people. Lighting and camera processing affect it; treat it as a "
+        "starting point, not a verdict.",
+        "ko": "사진 한 장과 공개된 색채학 자료로 만든 모델의 추정 결과이며, 사람에게 라벨링된 "
+        "데이터로 학습하지 않았습니다. 조명과 카메라 보정의 영향을 받으니 참고용으로 봐 주세요.",
+    },
+}
+
+
+def text(key: str, lang: str) -> str:
+    """A UI string from ``TEXT`` in ``lang``."""
+    return TEXT[key][lang]
+
+
+def season_name(season_id: str, lang: str) -> str:
+    """The seasonal name for an id (from the pipeline's season table), or the id if unknown."""
+    # Imported here: the table lives with the model, and the CLI must start without loading it.
+    from colorseason.analysis.seasons import SEASONS_BY_ID
+
+    season = SEASONS_BY_ID.get(season_id)
+    if season is None:
+        return season_id
+    return season.name_ko if lang == "ko" else season.name_en
+
+
+def family_name(family: str, lang: str) -> str:
+    """The family name (spring, summer, autumn, winter) in ``lang``."""
+    return FAMILY_NAMES.get(family, {}).get(lang, family)
+
+
+def undertone_name(undertone: str, lang: str) -> str:
+    """warm / cool / neutral in ``lang``."""
+    return UNDERTONES.get(undertone, {}).get(lang, undertone)
+
+
+def metal_name(metal: str, lang: str) -> str:
+    """A metal as written by the palette (e.g. ``"rose gold"``) in ``lang``."""
+    return METALS.get(metal.lower(), {}).get(lang, metal)
+
+
+def quality_advice(issue: dict, lang: str) -> str:
+    """Advice for a quality issue ``{code, message}`` in ``lang`` (else the pipeline's message)."""
+    return QUALITY_ADVICE.get(issue.get("code", ""), {}).get(lang) or str(issue.get("message", ""))
+
+
+def error_message(error: dict, lang: str) -> str:
+    """The message for an error ``{code, message}`` in ``lang`` (else the pipeline's message)."""
+    return ERROR_MESSAGES.get(error.get("code", ""), {}).get(lang) or str(error.get("message", ""))

@@ -1,0 +1,192 @@
+"""`colorseason analyze`: output shapes, exit statuses, report files, languages, stdin."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from colorseason.cli import main
+from colorseason.testing import sample_jpeg
+
+
+@pytest.fixture
+def not_an_image(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.jpg"
+    path.write_bytes(b"these are not the pixels you are looking for")
+    return path
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_json_line_per_input(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["analyze", "--json", "--sample", "astronaut", "--sample", "grace_hopper"])
+
+    lines = _json_lines(capsys.readouterr().out)
+    assert status == 0
+    assert [line["input"] for line in lines] == ["sample:astronaut", "sample:grace_hopper"]
+    for line in lines:
+        assert line["ok"] is True
+        assert set(line) == {"input", "ok", "result"}
+        assert line["result"]["season"]["family"] in {"spring", "summer", "autumn", "winter"}
+        assert abs(sum(line["result"]["probabilities"].values()) - 1) < 1e-3
+
+
+def test_one_bad_input_gives_exit_1_and_an_error_line(
+    not_an_image: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["analyze", "--json", str(not_an_image), "--sample", "astronaut"])
+
+    captured = capsys.readouterr()
+    bad, good = _json_lines(captured.out)
+    assert status == 1
+    assert bad == {
+        "input": str(not_an_image),
+        "ok": False,
+        "error": {"code": "unsupported_media_type", "message": bad["error"]["message"]},
+    }
+    assert good["ok"] is True
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_missing_file_is_reported_not_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["analyze", str(tmp_path / "absent.jpg")])
+
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "not_found" in captured.out
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_human_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["analyze", "--sample", "astronaut"])
+
+    out = capsys.readouterr().out
+    result = _analyse_sample_json(capsys)
+    assert status == 0
+    assert result["season"]["name"]["en"] in out
+    assert result["second_season"]["name"]["en"] in out
+    assert result["measurements"]["skin"]["hex"] in out
+    for label in ("Undertone", "Warmth", "Depth", "Clarity", "Contrast", "Confidence", "Timings"):
+        assert label in out
+    assert "\x1b[" not in out  # no colour codes when stdout is not a terminal
+
+
+def test_korean_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["analyze", "--lang", "ko", "--sample", "grace_hopper"])
+
+    out = capsys.readouterr().out
+    result = _analyse_sample_json(capsys, "grace_hopper")
+    assert status == 0
+    assert result["season"]["name"]["ko"] in out
+    assert "언더톤" in out and "신뢰도" in out
+
+
+def _analyse_sample_json(capsys: pytest.CaptureFixture[str], name: str = "astronaut") -> dict:
+    main(["analyze", "--json", "--sample", name])
+    return _json_lines(capsys.readouterr().out)[0]["result"]
+
+
+def test_progress_on_stderr_for_several_inputs(
+    not_an_image: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["analyze", "--json", "--sample", "astronaut", str(not_an_image)])
+
+    err = capsys.readouterr().err
+    assert "[1/2]" in err and "[2/2] sample:astronaut" in err  # files first, then samples
+    assert "1 of 2 photos analysed" in err
+
+
+def test_html_report_is_self_contained(
+    tmp_path: Path, not_an_image: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.html"
+
+    status = main(["analyze", "--html", str(report), "--sample", "astronaut", str(not_an_image)])
+
+    page = report.read_text(encoding="utf-8")
+    assert status == 1
+    assert page.count('<article class="card') == 2
+    assert "unsupported_media_type" in page
+    assert not re.search(r"https?:", page)
+    assert "<img" not in page
+    assert str(report) in capsys.readouterr().err
+
+
+def test_html_report_with_photo(tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+
+    status = main(["analyze", "--html", str(report), "--with-photo", "--sample", "astronaut"])
+
+    assert status == 0
+    assert '<img src="data:image/jpeg;base64,' in report.read_text(encoding="utf-8")
+
+
+def test_html_report_in_korean(tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+
+    main(["analyze", "--lang", "ko", "--html", str(report), "--sample", "astronaut"])
+
+    page = report.read_text(encoding="utf-8")
+    assert '<html lang="ko">' in page and "퍼스널 컬러" in page
+
+
+def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(sample_jpeg("astronaut"))))
+
+    status = main(["analyze", "--json", "-"])
+
+    (line,) = _json_lines(capsys.readouterr().out)
+    assert status == 0
+    assert line["input"] == "-" and line["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["analyze"],
+        ["analyze", "--with-photo", "--sample", "astronaut"],
+        ["analyze", "--sample", "mona_lisa"],
+        ["analyze", "-", "-"],
+        ["analyze", "--lang", "fr", "--sample", "astronaut"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+
+    assert exit_info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_up_options_are_declared(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["up", "--help"])
+
+    help_text = capsys.readouterr().out
+    for option in ("--host", "--port", "--urls", "--database-dir"):
+        assert option in help_text
+
+
+def test_entry_point_pipes_stdin_and_sets_the_exit_status() -> None:
+    """The real process: stdin bytes in, one JSON line out, status 0; then a failure, status 1."""
+    command = [sys.executable, "-m", "colorseason.cli", "analyze", "--json", "-"]
+
+    good = subprocess.run(command, input=sample_jpeg("astronaut"), capture_output=True, timeout=120)
+    bad = subprocess.run(command, input=b"GIF89a not really", capture_output=True, timeout=120)
+
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["ok"] is True
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["error"]["code"] == "unsupported_media_type"
+    assert b"Traceback" not in bad.stderr
