@@ -65,6 +65,12 @@ class FaceTooSmallError(ColorseasonError):
     title = "The face is too small to measure"
 
 
+class FaceHiddenError(ColorseasonError):
+    code = "face_hidden"
+    status = 422
+    title = "Part of the face is hidden"
+
+
 # Caller mistakes about the request or event (4xx).
 
 

@@ -16,7 +16,7 @@ from colorseason.analysis import decode, features, illumination, landmarks, mode
 from colorseason.analysis.colorspace import lab_to_hex
 from colorseason.analysis.palette import palette_for
 from colorseason.analysis.seasons import FAMILIES, SEASONS
-from colorseason.errors import FaceTooSmallError
+from colorseason.errors import FaceHiddenError, FaceTooSmallError
 
 # Below this many face pixels (in the original photo) there is no colour left to measure.
 MIN_FACE_PIXELS = 20
@@ -76,6 +76,11 @@ def analyze(
     gains = light.gains if correct_illumination else np.ones(3)
     measured = clock.run("measure", features.measure, pixels, gains)
     vector = clock.run("features", features.feature_vector, measured)
+    if not np.isfinite(vector).all():
+        raise FaceHiddenError(
+            "The skin, lips or eyes could not be measured. Show the whole face, uncovered "
+            "(no mask, hand or hair over it), looking at the camera."
+        )
     probabilities, dimensions = clock.run("model", model.predict, vector)
     issues = clock.run(
         "quality", quality.assess, image, face, light, measured, pixels.skin, pixels.face_box
