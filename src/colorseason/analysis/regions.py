@@ -78,6 +78,8 @@ UPPER_OVAL = (234, 127, 162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 
 # Enough pixels for stable robust statistics, few enough to keep the cost flat with resolution.
 REGION_SAMPLES = 3000
 BACKGROUND_SAMPLES = 12000
+# How far around the head (in head widths and heights) the background is taken from.
+SURROUND = 1.0
 
 
 @dataclass(frozen=True)
@@ -190,9 +192,19 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
 def _background(
     bgr: np.ndarray, box: tuple[int, int, int, int], face_and_hair: np.ndarray
 ) -> np.ndarray:
-    """Pixels outside the face and hair band, on a grid of about ``BACKGROUND_SAMPLES`` points."""
-    keep = np.ones(bgr.shape[:2], bool)
+    """Pixels around the head but outside the face and hair band, on a grid of about
+    ``BACKGROUND_SAMPLES`` points.
+
+    Only the surroundings within ``SURROUND`` head sizes count: they share the face's light, and
+    how much of a wide frame is wall or sky then does not change the metering.
+    """
     bx0, by0, bx1, by1 = box
-    keep[by0:by1, bx0:bx1] = face_and_hair == 0
-    step = max(2, round((bgr.shape[0] * bgr.shape[1] / BACKGROUND_SAMPLES) ** 0.5))
-    return bgr[::step, ::step][keep[::step, ::step]]
+    margin_x, margin_y = SURROUND * (bx1 - bx0), SURROUND * (by1 - by0)
+    sx0, sy0 = int(max(0, bx0 - margin_x)), int(max(0, by0 - margin_y))
+    sx1 = int(min(bgr.shape[1], bx1 + margin_x))
+    sy1 = int(min(bgr.shape[0], by1 + margin_y))
+    surround = bgr[sy0:sy1, sx0:sx1]
+    keep = np.ones(surround.shape[:2], bool)
+    keep[by0 - sy0 : by1 - sy0, bx0 - sx0 : bx1 - sx0] = face_and_hair == 0
+    step = max(2, round((surround.shape[0] * surround.shape[1] / BACKGROUND_SAMPLES) ** 0.5))
+    return surround[::step, ::step][keep[::step, ::step]]
