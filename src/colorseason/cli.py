@@ -66,7 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"analyze: unknown --sample {', '.join(unknown)}; choose from "
                     f"{', '.join(SAMPLE_NAMES)}"
                 )
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:  # `colorseason analyze ... | head`: the reader left, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _build_parser() -> argparse.ArgumentParser:
