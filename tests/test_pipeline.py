@@ -12,9 +12,11 @@ from colorseason.errors import FaceTooSmallError, NoFaceError
 from colorseason.testing import (
     CASTS_RGB,
     apply_cast,
+    apply_exposure,
     downscale,
     embed_small,
     encode,
+    recompress,
     sample_bgr,
     sample_jpeg,
 )
@@ -117,3 +119,20 @@ def test_grayscale_is_analysed_with_a_quality_issue() -> None:
     codes = {issue["code"] for issue in result["quality"]["issues"]}
     assert "grayscale_photo" in codes
     assert result["confidence"] < 0.3
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+@pytest.mark.parametrize(
+    "variant",
+    ["exposure-0.6", "exposure-1.4", "jpeg-q35", "downscale-25"],
+)
+def test_family_survives_exposure_compression_and_downscaling(name: str, variant: str) -> None:
+    original = analyze(sample_jpeg(name))["season"]["family"]
+    image = sample_bgr(name)
+    degraded = {
+        "exposure-0.6": lambda: apply_exposure(image, 0.6),
+        "exposure-1.4": lambda: apply_exposure(image, 1.4),
+        "jpeg-q35": lambda: recompress(image, 35),
+        "downscale-25": lambda: downscale(image, 0.25),
+    }[variant]()
+    assert analyze(encode(degraded))["season"]["family"] == original
