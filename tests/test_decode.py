@@ -94,6 +94,17 @@ def test_byte_limit() -> None:
         decode_image(sample_jpeg(), max_bytes=1000)
 
 
+@pytest.mark.parametrize("shape", [(64, 625_000, 3), (625_000, 64, 3), (100, 1000, 3)])
+def test_strips_are_refused_before_decoding(shape: tuple[int, int, int]) -> None:
+    strip = png_bomb(shape[1], shape[0])
+    with pytest.raises(ImageTooSmallError, match="narrow"):
+        decode_image(strip)
+
+
+def test_png_with_data_after_iend_decodes() -> None:
+    decode_image(encode(sample_bgr("astronaut"), ".png") + b"\x00" * 100)
+
+
 def test_tiny_images_are_too_small() -> None:
     with pytest.raises(ImageTooSmallError):
         decode_image(encode(np.zeros((32, 48, 3), np.uint8), ".png"))

@@ -92,6 +92,34 @@ def test_oversize_body_is_413(load_function, photo: bytes) -> None:
     assert analyze.post("/", data=form, content_type="multipart/form-data").status_code == 413
 
 
+def test_oversize_chunked_bodies_are_413_not_truncated(load_function, photo: bytes) -> None:
+    """Without a Content-Length (chunked), the limit must still hold, and say 413."""
+    analyze = load_function("analyze", MAX_UPLOAD_BYTES="1000")
+    # What gunicorn hands over for a chunked request: no length, a stream that ends by itself.
+    chunked = {"headers": {"Transfer-Encoding": "chunked"}}
+    chunked["environ_overrides"] = {"wsgi.input_terminated": True}
+    response = analyze.post(
+        "/", input_stream=io.BytesIO(photo), content_type="image/jpeg", **chunked
+    )
+    assert response.status_code == 413
+    boundary = "b0undary"
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + photo
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = analyze.post(
+        "/",
+        input_stream=io.BytesIO(form),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        **chunked,
+    )
+    assert response.status_code == 413
+
+
 def test_negotiation_methods_and_paths(analyze, photo: bytes) -> None:
     refused = analyze.post(
         "/", data=photo, content_type="image/jpeg", headers={"Accept": "image/png"}
@@ -187,6 +215,15 @@ def test_expired_photo_fails_the_job(analyze) -> None:
     assert reply["type"] == events.FAILED and reply.data["error"]["code"] == "image_expired"
 
 
+def test_redelivery_after_a_lost_attempt_fails_instead_of_hanging(analyze, status) -> None:
+    """The first attempt took the photo and died: the job must not stay `processing` for a day."""
+    job_id = events.new_job_id()
+    assert deliver(status, events.started(job_id)).status_code == 202  # the lost attempt's trace
+    event = events.requested(job_id, claim_key=ClaimCheck.key(job_id), content_type="image/jpeg")
+    reply = reply_event(deliver(analyze, event))
+    assert reply["type"] == events.FAILED and reply.data["error"]["code"] == "image_expired"
+
+
 def test_requested_with_redis_down_is_503_for_a_retry(load_function) -> None:
     analyze = load_function("analyze", REDIS_URL=CLOSED_REDIS_URL)
     job_id = events.new_job_id()
@@ -197,7 +234,12 @@ def test_requested_with_redis_down_is_503_for_a_retry(load_function) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b'{"specversion": "1.0", "type": "x"}'],
+    [
+        b"{not json",
+        b'{"specversion": "1.0", "type": "x"}',
+        b'{"specversion": "1.0", "type": "x", "source": "/s", "id": null}',
+        b'{"specversion": "1.0", "type": "x", "source": "/s", "id": "1", "data": "\xff"}',
+    ],
 )
 def test_malformed_cloudevents_are_400(analyze, body: bytes) -> None:
     response = analyze.post("/", data=body, content_type="application/cloudevents+json")
@@ -211,6 +253,13 @@ def test_schema_invalid_and_foreign_events_are_400(analyze) -> None:
     )
     assert deliver(analyze, invalid).status_code == 400
     assert deliver(analyze, events.started(job_id)).status_code == 400
+    # A photo sent as an event without its image content type: refused, and not quoted back
+    # (a 400 body travels on into the dead-lettered event).
+    headers, _ = events.to_response(events.started(job_id))
+    headers = {**headers, "ce-type": events.REQUESTED, "content-type": "application/octet-stream"}
+    response = analyze.post("/", data=sample_jpeg(), headers=headers)
+    assert response.status_code == 400
+    assert "\\x" not in response.get_data(as_text=True)
 
 
 # -- the whole async flow, in broker order -------------------------------------------------------

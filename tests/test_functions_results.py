@@ -104,3 +104,12 @@ def test_a_pingsource_tick_purges(load_function) -> None:
     assert deliver(expiring, tick).status_code == 202
     tick_with_bad_data = CloudEvent({"type": events.PING, "source": "/x"}, {"before": 7})
     assert deliver(expiring, tick_with_bad_data).status_code == 400
+    impossible_date = events.purge("2024-13-45T25:99:99Z")
+    assert deliver(expiring, impossible_date).status_code == 400
+
+
+def test_unstorable_result_is_400_not_a_retried_500(results) -> None:
+    job_id = events.new_job_id()
+    nul = events.completed(job_id, {**RESULT, "model": {"version": "v\u0000"}})
+    response = deliver(results, nul)
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_event"

@@ -13,11 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
+from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 from colorseason import events, results, web
 from colorseason.config import Settings
-from colorseason.errors import NotFoundError
+from colorseason.errors import InvalidEventError, NotFoundError
 
 settings = Settings.from_env()
 
@@ -43,8 +44,7 @@ def receive(request: Request) -> Response:
     if event["type"] == events.COMPLETED:
         _results().insert(events.job_id_of(event), event.data["result"])
     else:
-        before = (event.data or {}).get("before")
-        _results().purge(datetime.fromisoformat(before) if before else None)
+        _results().purge(_purge_before(event))
     return web.empty_response(202)
 
 
@@ -63,6 +63,16 @@ def delete_result(request: Request, job_id: str) -> Response:
     if settings.k_sink:
         events.send(events.deleted(job_id), settings.k_sink)
     return web.empty_response(204)
+
+
+def _purge_before(event: CloudEvent) -> datetime | None:
+    before = (event.data or {}).get("before")
+    if not before:
+        return None
+    try:
+        return datetime.fromisoformat(before)
+    except ValueError:
+        raise InvalidEventError(f"purge: before is not an RFC 3339 time: {before[:40]!r}") from None
 
 
 def main(request: Request) -> Response:

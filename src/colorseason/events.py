@@ -225,10 +225,22 @@ def validate(
     error = jsonschema.exceptions.best_match(_validator(event_type).iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "data"
-        raise InvalidEventError(f"{event_type} {where}: {error.message[:300]}")
+        raise InvalidEventError(f"{event_type} {where}: {_schema_message(error)}")
     if isinstance(data, dict) and "job_id" in data and event.get("subject") != data["job_id"]:
         raise InvalidEventError("subject must equal data.job_id")
     return event
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    """The validator's message, unless it would quote a large or binary value.
+
+    A 400 body travels on into a dead-lettered event (``knativeerrordata``): it must never carry
+    photo bytes that arrived in the wrong place.
+    """
+    quoted = error.instance
+    if isinstance(quoted, bytes | bytearray) or (isinstance(quoted, str) and len(quoted) > 80):
+        return f"fails the schema's {error.validator!r} rule"
+    return error.message[:300]
 
 
 def _unmarshaller(headers: Mapping[str, str]):
@@ -262,6 +274,8 @@ def from_request(
         event = from_http(lowered, body, data_unmarshaller=_unmarshaller(lowered))
     except ce_errors.GenericException as exc:
         raise InvalidEventError(f"malformed CloudEvent: {str(exc)[:300]}") from None
+    except (ValueError, TypeError):  # e.g. invalid UTF-8, or a null required attribute
+        raise InvalidEventError("malformed CloudEvent: unreadable attributes or data") from None
     return validate(event, accept, check_data=check_data)
 
 

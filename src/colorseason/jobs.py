@@ -105,9 +105,11 @@ def process(
 ) -> CloudEvent | None:
     """Run a validated ``requested`` event; returns the reply event, or None for a duplicate.
 
-    A redelivered ``requested`` finds its photo already taken: when the job is already being
-    processed or done that is a duplicate (answered with an empty 2xx); otherwise the photo expired
-    and the job fails with ``image_expired``.
+    A redelivered ``requested`` finds its photo already taken. When the job is done that is a
+    duplicate (answered with an empty 2xx). When it is still ``processing``, the first attempt
+    may have died with the photo (a pod lost mid-analysis, a delivery timeout), so the job fails
+    with ``image_expired`` rather than stay ``processing`` until its TTL; should the first attempt
+    still finish, its ``completed`` outranks that ``failed`` in status.
     """
     from colorseason import analysis  # the pipeline is heavy; only analyze's event path needs it
 
@@ -116,7 +118,7 @@ def process(
         image = _photo(event, claims)
     except ImageExpiredError as error:
         job = jobs.get(job_id)
-        if job is not None and job.state in (JobState.PROCESSING, JobState.COMPLETED):
+        if job is not None and job.state == JobState.COMPLETED:
             log.info("duplicate requested event ignored", extra={"job_id": job_id})
             return None
         return events.failed(job_id, error.code, error.message)

@@ -87,11 +87,16 @@ def read_body(request: Request, limit: int) -> bytes:
     """The whole request body, refusing more than ``limit`` bytes with 413 (even when chunked)."""
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLargeError(f"the body is over the {limit}-byte limit")
-    request.max_content_length = limit
+    # One byte over the limit is allowed through, so a chunked body that werkzeug cuts at the
+    # limit is told apart from one that fits exactly.
+    request.max_content_length = limit + 1
     try:
-        return request.get_data(cache=True)
+        data = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise PayloadTooLargeError(f"the body is over the {limit}-byte limit") from None
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"the body is over the {limit}-byte limit")
+    return data
 
 
 def _memory_stream(*_args: Any, **_kwargs: Any) -> io.BytesIO:
@@ -114,6 +119,7 @@ def read_image(request: Request, limit: int) -> tuple[bytes, str | None]:
     elif kind == "multipart/form-data":
         if request.content_length is not None and request.content_length > limit:
             raise PayloadTooLargeError(f"the body is over the {limit}-byte limit")
+        request.max_content_length = limit  # bounds a chunked body that has no Content-Length
         parser = FormDataParser(stream_factory=_memory_stream, max_content_length=limit)
         try:
             _, _, files = parser.parse(

@@ -26,6 +26,7 @@ MEDIA_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "png": "image/png", "webp":
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 64
+MAX_ASPECT = 8  # panoramas and strips hold no analysable face, and would shrink to nothing
 # The working copy: large enough for a face at 30 % of the frame to keep ~200 px, small enough
 # that landmarks and sampling stay within a few milliseconds.
 MIN_WORKING_SIDE = 640
@@ -81,7 +82,7 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int]:
         if fmt == "png":
             if data[12:16] != b"IHDR":
                 raise CorruptImageError("PNG header is missing its IHDR chunk.")
-            if b"IEND" not in data[-64:]:
+            if b"IEND" not in data[-4096:]:  # some editors append data after IEND
                 raise CorruptImageError("The PNG is truncated (no IEND chunk).")
             return struct.unpack(">II", data[16:24])
         if fmt == "webp":
@@ -168,6 +169,11 @@ def decode_image(
     if width * height > max_pixels:
         raise ImageTooLargeError(
             f"The image is {width}x{height} pixels; the limit is {max_pixels // 1_000_000} MP."
+        )
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageTooSmallError(
+            f"The image is {width}x{height} pixels: too narrow to hold a face (send a photo no "
+            f"more than {MAX_ASPECT} times longer than it is wide)."
         )
     if min(width, height) < MIN_SIDE:
         raise ImageTooSmallError(

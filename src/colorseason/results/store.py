@@ -22,7 +22,7 @@ import psycopg_pool
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from colorseason.errors import StoreUnavailableError
+from colorseason.errors import InvalidEventError, StoreUnavailableError
 
 POOL_TIMEOUT_SECONDS = 5.0
 """How long a request waits for a connection before answering 503 (the broker then retries)."""
@@ -93,6 +93,8 @@ class ResultStore:
             raise StoreUnavailableError(
                 f"PostgreSQL is unavailable: {type(exc).__name__}"
             ) from None
+        except psycopg.DataError as exc:  # e.g. a NUL character in the JSON: can never succeed
+            raise InvalidEventError(f"PostgreSQL refused the data: {type(exc).__name__}") from None
 
     def _migrate(self, conn: psycopg.Connection) -> None:
         schema = sql.Identifier(self.schema)
