@@ -608,8 +608,12 @@ class _IngressHandler(BaseHTTPRequestHandler):
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             raise InvalidEventError("send a Content-Length (chunked bodies are not supported)")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > self.server.max_event_bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            raise InvalidEventError("the Content-Length header is not a number") from None
+        if length < 0 or length > self.server.max_event_bytes:
             self.close_connection = True
             raise PayloadTooLargeError(f"events are limited to {self.server.max_event_bytes} bytes")
         return self.rfile.read(length)
