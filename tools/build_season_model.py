@@ -105,6 +105,29 @@ FEATURE_SCALE: dict[str, float] = {
     "contrast_skin_eye": 9.0,
 }
 
+# What a photo adds on top of the between-person spread: colours measured from a phone photo,
+# after our light correction, scatter more than spectrophotometer readings. These are the spreads
+# the pipeline itself shows on one face across casts, exposure, JPEG and scale changes
+# (bench/robustness.py: skin ΔE2000 up to ~4, L* up to ~6 with exposure), plus camera tone
+# mapping. Each feature's unit of evidence is sqrt(person² + photo²): a face counts as clearly warm
+# or deep only when the photo shows more than measurement noise could.
+PHOTO_NOISE: dict[str, float] = {
+    "skin_L": 5.0,
+    "skin_a": 3.0,
+    "skin_b": 4.0,
+    "skin_chroma": 4.0,
+    "skin_hue": 6.0,
+    "skin_ita": 10.0,
+    "hair_L": 6.0,
+    "hair_chroma": 4.0,
+    "eye_L": 6.0,
+    "eye_chroma": 4.0,
+    "lip_hue": 6.0,
+    "lip_chroma": 5.0,
+    "contrast_skin_hair": 8.0,
+    "contrast_skin_eye": 8.0,
+}
+
 # How each dimension reads the standardised features (features not listed weigh 0). Each row's
 # absolute weights sum to about 1, so one standard deviation of evidence gives tanh(1) ≈ 0.76.
 DIMENSION_WEIGHTS: dict[str, dict[str, float]] = {
@@ -149,16 +172,21 @@ PROTOTYPES: dict[str, tuple[float, float, float, float]] = {
 DIMENSION_IMPORTANCE: tuple[float, float, float, float] = (1.2, 1.0, 0.8, 0.5)
 # Softmax temperature: chosen so that a typical face's top season gets 0.3-0.7, not 0.99 — the
 # evidence from one photo does not support more certainty than that.
-TEMPERATURE = 0.3
+TEMPERATURE = 0.5
 
 
 def feature_centre_scale() -> tuple[np.ndarray, np.ndarray]:
     """Centre (the reference face) and scale vectors (float32, in ``FEATURE_NAMES`` order)."""
     reference = _reference_features()
-    if set(reference) != set(FEATURE_NAMES) or set(FEATURE_SCALE) != set(FEATURE_NAMES):
-        raise ValueError("the reference face and FEATURE_SCALE must cover FEATURE_NAMES exactly")
+    names = set(FEATURE_NAMES)
+    if not (set(reference) == set(FEATURE_SCALE) == set(PHOTO_NOISE) == names):
+        raise ValueError(
+            "the reference face, FEATURE_SCALE and PHOTO_NOISE must cover FEATURE_NAMES"
+        )
     centre = np.array([reference[name] for name in FEATURE_NAMES], np.float32)
-    scale = np.array([FEATURE_SCALE[name] for name in FEATURE_NAMES], np.float32)
+    scale = np.array(
+        [np.hypot(FEATURE_SCALE[name], PHOTO_NOISE[name]) for name in FEATURE_NAMES], np.float32
+    )
     return centre, scale
 
 
