@@ -1,10 +1,13 @@
 """Illumination: estimate the light from pixels that are not skin, and undo it (von Kries).
 
 Correcting with the face's own pixels would erase the very undertone being measured, so the
-estimate uses the background (minus anything skin-coloured, such as the neck or hands) and the
-whites of the eyes. The estimator is shades-of-gray with p = 6 (Finlayson & Trezzi 2004; median
-angular error 4.0° on Gehler-Shi, against 6.3° for gray-world). It is applied in linear RGB,
-where a change of light is a per-channel gain, so the correction is a per-channel division.
+estimate uses the background around the head (minus anything skin-coloured, such as the neck or
+hands); the whites of the eyes stand in only when no background shows, because in practice they
+mix with lids, lashes and glasses. The estimator is shades-of-gray with p = 6 (Finlayson & Trezzi
+2004; median angular error 4.0° on Gehler-Shi, against 6.3° for gray-world), refined on the pixels
+nearest to grey. It is applied in linear RGB, where a change of light is a per-channel gain, so
+the correction is a per-channel division; exposure is normalised from the same pixels' mean
+luminance, so an under- or over-exposed photo measures like a well-exposed one.
 
 Shades-of-gray is exact for a global cast: scaling every pixel's channel c by g_c scales the
 estimate by g_c, so a cast photo corrects to the same colours as the uncast one.
@@ -23,8 +26,8 @@ MINKOWSKI_P = 6
 # treated as skin (neck, ears, hands) and left out of the estimate.
 _SKIN_CHROMA_TOLERANCE = 0.12
 _MIN_EVIDENCE_PIXELS = 200
-# The scene is metered like a camera meters it (mean reflectance ~18 % grey): the estimate's
-# luminance is mapped to this level, within bounds that keep a dark or white backdrop from
+# The surroundings are metered like a camera meters a scene (mean reflectance ~18 % grey): their
+# mean luminance is mapped to this level, within bounds that keep a dark or white backdrop from
 # pushing the face out of range.
 _TARGET_LUMINANCE = 0.18
 _EXPOSURE_GAIN_LIMITS = (0.4, 2.5)
