@@ -35,32 +35,21 @@ from colorseason.analysis.colorspace import delta_e_2000
 from colorseason.errors import ColorseasonError
 from colorseason.testing import (
     CASTS_RGB,
-    EXPOSURES,
     SAMPLE_NAMES,
-    apply_cast,
-    apply_exposure,
-    downscale,
+    degraded_variants,
     embed_small,
     encode,
-    recompress,
     sample_bgr,
 )
 
-JPEG_QUALITY = 35
-DOWNSCALE = 0.25
 SMALL_FRACTION = 0.30
 DELTA_E_TARGET = 3.0
 AGREEMENT_TARGET = 0.95
 
 
 def variants(bgr: np.ndarray) -> Iterator[tuple[str, str, np.ndarray]]:
-    """(kind, name, image) for every degraded version of one photo."""
-    for name, gains in CASTS_RGB.items():
-        yield "cast", name, apply_cast(bgr, gains)
-    for factor in EXPOSURES:
-        yield "exposure", f"exposure ×{factor:g}", apply_exposure(bgr, factor)
-    yield "jpeg", f"JPEG q{JPEG_QUALITY}", recompress(bgr, JPEG_QUALITY)
-    yield "downscale", f"downscale {DOWNSCALE:.0%}", downscale(bgr, DOWNSCALE)
+    """(kind, name, image) for every degraded version of one photo, and the small-face frame."""
+    yield from degraded_variants(bgr)
     yield "small", f"photo at {SMALL_FRACTION:.0%} of frame", embed_small(bgr, SMALL_FRACTION)
 
 

@@ -6,6 +6,7 @@ tests and benchmarks need no downloads and no image files in this repository.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 import cv2
@@ -126,3 +127,18 @@ def embed_small(
     top, left = (frame_height - height) // 2, (frame_width - width) // 2
     frame[top : top + height, left : left + width] = bgr
     return frame
+
+
+JPEG_QUALITY = 35
+DOWNSCALE = 0.25
+
+
+def degraded_variants(bgr: np.ndarray) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(kind, name, image) for each degradation the season family must survive (issue 2): the
+    casts, the exposures, one JPEG round trip at ``JPEG_QUALITY`` and a ``DOWNSCALE``."""
+    for name, gains in CASTS_RGB.items():
+        yield "cast", name, apply_cast(bgr, gains)
+    for factor in EXPOSURES:
+        yield "exposure", f"exposure ×{factor:g}", apply_exposure(bgr, factor)
+    yield "jpeg", f"JPEG q{JPEG_QUALITY}", recompress(bgr, JPEG_QUALITY)
+    yield "downscale", f"downscale {DOWNSCALE:.0%}", downscale(bgr, DOWNSCALE)
