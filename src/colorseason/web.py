@@ -83,19 +83,28 @@ def problem_response(error: ColorseasonError, instance: str | None = None) -> Re
 # -- request bodies ------------------------------------------------------------------------------
 
 
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"the body is over the {limit}-byte limit")
+
+
+def _refuse_declared_oversize(request: Request, limit: int) -> None:
+    """413 before reading anything when the Content-Length already says too much."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+
+
 def read_body(request: Request, limit: int) -> bytes:
     """The whole request body, refusing more than ``limit`` bytes with 413 (even when chunked)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLargeError(f"the body is over the {limit}-byte limit")
+    _refuse_declared_oversize(request, limit)
     # One byte over the limit is allowed through, so a chunked body that werkzeug cuts at the
     # limit is told apart from one that fits exactly.
     request.max_content_length = limit + 1
     try:
         data = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        raise PayloadTooLargeError(f"the body is over the {limit}-byte limit") from None
+        raise _too_large(limit) from None
     if len(data) > limit:
-        raise PayloadTooLargeError(f"the body is over the {limit}-byte limit")
+        raise _too_large(limit)
     return data
 
 
@@ -117,8 +126,7 @@ def read_image(request: Request, limit: int) -> tuple[bytes, str | None]:
     if kind in IMAGE_TYPES:
         data, declared = read_body(request, limit), kind
     elif kind == "multipart/form-data":
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLargeError(f"the body is over the {limit}-byte limit")
+        _refuse_declared_oversize(request, limit)
         request.max_content_length = limit  # bounds a chunked body that has no Content-Length
         parser = FormDataParser(stream_factory=_memory_stream, max_content_length=limit)
         try:
@@ -126,7 +134,7 @@ def read_image(request: Request, limit: int) -> tuple[bytes, str | None]:
                 request.stream, kind, request.content_length, request.mimetype_params
             )
         except RequestEntityTooLarge:
-            raise PayloadTooLargeError(f"the body is over the {limit}-byte limit") from None
+            raise _too_large(limit) from None
         part = files.get("image")
         if part is None:
             raise BadRequestError("multipart upload without an `image` field")
