@@ -12,13 +12,15 @@ undoes a setting. These tests catch that before a cluster sees it:
   Trigger filters the local broker applies;
 - func.yaml, knative/ and eventing/ agree (scale, resources, env, volumes, subscriptions);
 - the AI pool scales to zero on concurrency and is pinned to inference nodes, the web pool is not;
-- the images install only their extra, as a non-root user, with no jax in the analyze image.
+- the images install only their extra, as a non-root user, with no jax and no matplotlib in the
+  analyze image, whose pipeline runs without them.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import re
 import shlex
 import shutil
@@ -631,23 +633,24 @@ def test_gunicorn_matches_the_service(name: str) -> None:
     assert int(args["--timeout"]) == pod["timeoutSeconds"]
 
 
-def test_the_analyze_image_cannot_contain_jax_or_opencv_contrib() -> None:
-    """What `uv sync --extra analyze` installs from uv.lock, evaluated for the Linux images."""
+def _drawing_only() -> set[str]:
+    """The packages the analyze Dockerfile leaves out (``ARG DRAWING_ONLY``)."""
+    found = re.search(r'^ARG DRAWING_ONLY="([^"]+)"$', _dockerfile("analyze"), re.MULTILINE)
+    assert found, "functions/analyze/Dockerfile no longer declares ARG DRAWING_ONLY"
+    return set(found.group(1).split())
+
+
+def _analyze_requirements() -> dict[str, set[str]]:
+    """What ``uv sync --no-dev --extra analyze`` takes from uv.lock for the Linux images
+    (Python 3.11 and 3.12): each package, with the packages that require it."""
     if not shutil.which("uv"):
         pytest.skip("NOT CHECKED: what the analyze image installs (uv is not on PATH)")
     from packaging.markers import Marker
 
     exported = subprocess.run(
         [
-            "uv",
-            "export",
-            "--frozen",
-            "--no-dev",
-            "--extra",
-            "analyze",
-            "--no-hashes",
-            "--no-header",
-            "--no-emit-project",
+            *("uv", "export", "--frozen", "--no-dev", "--extra", "analyze"),
+            *("--no-hashes", "--no-header", "--no-emit-project"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -655,24 +658,117 @@ def test_the_analyze_image_cannot_contain_jax_or_opencv_contrib() -> None:
         timeout=120,
         check=True,
     ).stdout
-    installed = set()
+    required_by: dict[str, set[str]] = {}
+    current: set[str] | None = None
     for line in exported.splitlines():
-        if not line.strip() or line.lstrip().startswith(("#", "-")):
+        comment = line.strip().removeprefix("#").strip()
+        if line.startswith(" "):  # the `# via` lines under a requirement
+            if current is not None and comment.removeprefix("via").strip():
+                current.add(comment.removeprefix("via").split()[0])
             continue
         requirement, _, marker = line.partition(";")
-        for python in ("3.11.9", "3.12.7"):
-            env = {
-                "sys_platform": "linux",
-                "platform_system": "Linux",
-                "platform_machine": "x86_64",
-                "python_full_version": python,
-                "python_version": python.rsplit(".", 1)[0],
-            }
-            if not marker.strip() or Marker(marker.strip()).evaluate(env):
-                installed.add(re.split(r"[=<>\[ ]", requirement.strip(), maxsplit=1)[0].lower())
-    assert "mediapipe" in installed and "opencv-python-headless" in installed
-    assert not installed & {"jax", "jaxlib", "opencv-contrib-python", "opencv-python"}
+        name = re.split(r"[=<>\[ ]", requirement.strip(), maxsplit=1)[0].lower()
+        applies = any(
+            not marker.strip()
+            or Marker(marker.strip()).evaluate(
+                {
+                    "sys_platform": "linux",
+                    "platform_system": "Linux",
+                    "platform_machine": "x86_64",
+                    "python_full_version": python,
+                    "python_version": python.rsplit(".", 1)[0],
+                }
+            )
+            for python in ("3.11.9", "3.12.7")
+        )
+        current = required_by.setdefault(name, set()) if applies else None
+    return required_by
+
+
+def _installed(required_by: dict[str, set[str]], left_out: set[str]) -> set[str]:
+    """The packages reachable from colorseason when ``left_out`` are not installed."""
+    installed: set[str] = set()
+    while True:
+        more = {
+            name
+            for name, parents in required_by.items()
+            if name not in installed | left_out and parents & (installed | {"colorseason"})
+        }
+        if not more:
+            return installed
+        installed |= more
+
+
+def test_the_analyze_image_has_no_jax_opencv_contrib_or_matplotlib() -> None:
+    installed = _installed(_analyze_requirements(), _drawing_only())
+    assert {"mediapipe", "opencv-python-headless", "onnxruntime", "redis"} <= installed
+    banned = {"jax", "jaxlib", "opencv-contrib-python", "opencv-python", "matplotlib", "pillow"}
+    assert not installed & banned
     assert "banned" in _dockerfile("analyze"), "the analyze Dockerfile asserts it at build time"
+
+
+def test_the_analyze_image_leaves_out_exactly_what_only_matplotlib_needs() -> None:
+    """Nothing the pipeline or the function needs is left out with matplotlib, and nothing only
+    matplotlib needs is kept (a new dependency of matplotlib must join DRAWING_ONLY)."""
+    required_by = _analyze_requirements()
+    everything = _installed(required_by, set())
+    assert "matplotlib" in everything, "mediapipe no longer needs matplotlib: drop DRAWING_ONLY"
+    assert _drawing_only() == everything - _installed(required_by, {"matplotlib"})
+
+
+# The child of the next test: the pipeline with the packages the analyze image lacks made
+# unimportable, as they are there; the photo comes on stdin.
+_WITHOUT_DRAWING = r"""
+import importlib.abc, json, sys
+
+absent = set(sys.argv[1:])
+
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in absent:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Absent())
+from colorseason.analysis import analyze
+import mediapipe  # what the image's build check imports, after the pipeline
+
+result = analyze(sys.stdin.buffer.read())
+result.pop("timings_ms")
+loaded = sorted(m for m in sys.modules if m.partition(".")[0] in absent)
+print(json.dumps({"result": result, "loaded": loaded, "mediapipe": mediapipe.__version__}))
+"""
+
+
+def test_the_pipeline_runs_without_the_packages_the_analyze_image_lacks() -> None:
+    """The Dockerfile's import check proves it at build time; this proves it in every test run:
+    MediaPipe imports and Face Mesh finds the face with matplotlib & co. unimportable, and the
+    diagnosis is the one the development environment (which has them) gives."""
+    from importlib import metadata
+
+    from colorseason.analysis import analyze
+    from colorseason.testing import sample_jpeg
+
+    modules = {
+        module
+        for module, distributions in metadata.packages_distributions().items()
+        if {d.lower() for d in distributions} & _drawing_only()
+    }
+    assert {"matplotlib", "PIL", "fontTools"} <= modules, "the development environment changed"
+    photo = sample_jpeg("astronaut")
+    child = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_DRAWING, *sorted(modules)],
+        input=photo,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr.decode(errors="replace")[-3000:]
+    report = json.loads(child.stdout.decode().splitlines()[-1])
+    assert report["loaded"] == [], "a left-out package was imported after all"
+    expected = analyze(photo)
+    expected.pop("timings_ms")
+    assert report["result"] == expected
 
 
 def test_dockerignore_lets_every_copied_path_in() -> None:

@@ -65,7 +65,8 @@ def _import_mediapipe_solutions() -> types.ModuleType:
     ``import mediapipe`` imports ``matplotlib.pyplot`` (about 1 s) only for its drawing helpers,
     which this service never calls. While mediapipe imports, the two matplotlib names are stand-ins
     that import the real modules on first use; afterwards they are removed again, so any later
-    ``import matplotlib`` by other code is an ordinary import.
+    ``import matplotlib`` by other code is an ordinary import. The analyze image does not install
+    matplotlib at all (functions/analyze/Dockerfile): there, this is what lets mediapipe import.
     """
     deferred = [name for name in ("matplotlib", "matplotlib.pyplot") if name not in sys.modules]
     for name in deferred:
