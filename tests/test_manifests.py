@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "tools" / "knative_check" / "schemas"
 FUNCTIONS = ("analyze", "status", "results")
 WEB_POOL = ("status", "results")
+WEB_POOL_DOCKERFILE = ROOT / "functions" / "web-pool.Dockerfile"
 MANIFEST_DIRS = ("knative", "eventing", "functions")
 POOL_KEY, POOL_VALUE = "colorseason.dev/pool", "inference"
 AUTOSCALING = "autoscaling.knative.dev/"
@@ -147,12 +148,16 @@ def _event(event_type: str, source: str | None = None) -> dict[str, str]:
 
 
 def _dockerfile(name: str) -> str:
+    """The Dockerfile of ``name``'s image as Docker reads it for that image: the web pool shares
+    one, with the function as its FUNCTION build argument."""
+    if name in WEB_POOL:
+        return WEB_POOL_DOCKERFILE.read_text("utf-8").replace("${FUNCTION}", name)
     return (ROOT / "functions" / name / "Dockerfile").read_text("utf-8")
 
 
 def _gunicorn_args(name: str) -> dict[str, str]:
     cmd = re.search(r"exec gunicorn (.+?)'functions_framework", _dockerfile(name))
-    assert cmd, f"functions/{name}/Dockerfile does not start gunicorn with functions_framework"
+    assert cmd, f"the {name} Dockerfile does not start gunicorn with functions_framework"
     words = shlex.split(cmd.group(1).replace('\\"', ""))
     return {
         w: words[i + 1] for i, w in enumerate(words) if w.startswith("--") and i + 1 < len(words)
@@ -620,6 +625,25 @@ def test_dockerfile_installs_only_its_extra_and_runs_as_non_root(name: str) -> N
     assert "EXPOSE 8080" in dockerfile
 
 
+@pytest.mark.parametrize(
+    ("function", "builds"), [("status", True), ("results", True), ("analyze", False), ("", False)]
+)
+def test_the_web_pool_dockerfile_builds_only_status_or_results(function: str, builds: bool) -> None:
+    """Its first step refuses a missing or wrong FUNCTION build argument (run here with sh)."""
+    text = WEB_POOL_DOCKERFILE.read_text("utf-8").replace("\\\n", "")
+    guard = re.search(r'^RUN (case "\$FUNCTION" in .+ esac)$', text, re.MULTILINE)
+    assert guard, "the web-pool Dockerfile no longer checks its FUNCTION argument first"
+    run = subprocess.run(
+        ["sh", "-c", guard.group(1)],
+        env={"FUNCTION": function},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (run.returncode == 0) == builds, run.stderr
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_gunicorn_matches_the_service(name: str) -> None:
     """Worker x thread slots equal containerConcurrency (analyze: one, plus one queued)."""
@@ -793,6 +817,6 @@ def test_dockerignore_lets_every_copied_path_in() -> None:
         for line in re.findall(r"^COPY (?!--from)(.+)$", _dockerfile(name), re.MULTILINE):
             for source in line.split()[:-1]:
                 assert included(source), (
-                    f"{name}/Dockerfile copies {source}; .dockerignore drops it"
+                    f"the {name} Dockerfile copies {source}; .dockerignore drops it"
                 )
                 assert (ROOT / source).exists(), source
