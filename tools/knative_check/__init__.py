@@ -22,9 +22,10 @@ pass); on a real cluster ``kubectl apply --dry-run=server`` runs the real webhoo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from . import eventing, funcyaml, kustomize, schemas, serving
-from .core import Cluster, Document, Finding, read, read_cluster_config, yaml_files
+from .core import Cluster, Document, Finding, mapping, read, read_cluster_config, yaml_files
 
 __all__ = ["Document", "Finding", "check_paths"]
 
@@ -42,7 +43,7 @@ def check_paths(paths: list[Path], features: dict[str, str] | None = None) -> li
     for name, value in (features or {}).items():
         cluster.set_flag(name, value)
     for document in documents:
-        if document.role in ("kustomization",) or document.failed:
+        if document.role == "kustomization" or document.failed:
             continue
         if document.role == "patch" and isinstance(document.body, list):
             kustomize.check_json_patch(document)
@@ -125,12 +126,10 @@ def _cross_references(documents: list[Document]) -> None:
             )
 
 
-def _destinations(spec: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
-    found = []
-    for field in ("subscriber", "sink"):
-        if isinstance(spec.get(field), dict):
-            found.append((f"spec.{field}", spec[field]))
-    delivery = spec.get("delivery")
-    if isinstance(delivery, dict) and isinstance(delivery.get("deadLetterSink"), dict):
-        found.append(("spec.delivery.deadLetterSink", delivery["deadLetterSink"]))
-    return found  # type: ignore[return-value]
+def _destinations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    candidates = {
+        "spec.subscriber": spec.get("subscriber"),
+        "spec.sink": spec.get("sink"),
+        "spec.delivery.deadLetterSink": mapping(spec.get("delivery")).get("deadLetterSink"),
+    }
+    return [(where, value) for where, value in candidates.items() if isinstance(value, dict)]

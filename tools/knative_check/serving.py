@@ -331,7 +331,10 @@ def check_pod_spec(document: Document, where: str, pod: dict[str, Any], cluster:
     if sum(len(sequence(c.get("ports"))) for c in containers) > 1:
         document.error(at(where, "containers[*].ports"), "more than one container port is set")
     elif len(containers) > 1 and not with_ports:
-        document.error(at(where, "containers[*].ports"), "missing field(s): one container serves")
+        document.error(
+            at(where, "containers[*].ports"),
+            "missing field(s): ports (one container must declare the serving port)",
+        )
     serving = with_ports[0] if with_ports else (containers[0] if len(containers) == 1 else None)
     port_name = (
         mapping((sequence(serving.get("ports")) or [{}])[0]).get("name", "") if serving else ""
@@ -348,7 +351,7 @@ def check_pod_spec(document: Document, where: str, pod: dict[str, Any], cluster:
             document,
             here,
             container,
-            port_name or "http1",
+            port_name or "http",
             serving=container is serving,
             cluster=cluster,
         )
