@@ -309,6 +309,21 @@ def test_the_checks_reject_a_broken_copy(
     assert message in result.stdout, result.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (["--features", "tolerashuns", "knative"], 2, "unknown feature flag"),
+        (["eventing/schemas"], 1, "nothing to check"),
+        (["no-such-directory"], 2, "no such file or directory"),
+    ],
+)
+def test_the_checks_refuse_what_they_cannot_check(args: list[str], status: int, says: str) -> None:
+    """A typo in a flag or a path without manifests is never a silent pass."""
+    result = _validate(*args)
+    assert result.returncode == status, result.stdout + result.stderr
+    assert says in result.stderr
+
+
 def test_the_schemas_are_the_recorded_ones() -> None:
     """The JSON Schemas are generated data (schemas/README.md): edited by hand, they would no
     longer say what Knative says."""
@@ -322,7 +337,7 @@ def test_the_schemas_are_the_recorded_ones() -> None:
         assert hashlib.sha256((SCHEMAS / name).read_bytes()).hexdigest() == digest, name
 
 
-def test_rendered_kustomizations_pass_the_validator(tmp_path: Path) -> None:
+def test_rendered_kustomizations_pass_the_offline_checks(tmp_path: Path) -> None:
     """kustomize output (namespace, image digests, patches applied) is what a cluster receives."""
     if shutil.which("kustomize"):
         render = ["kustomize", "build"]
