@@ -4,7 +4,8 @@ The format is sniffed from magic bytes (the caller's content type is only a hint
 dimensions are read from the header, so oversize images (decompression bombs) are refused before
 a single pixel is decoded. JPEGs are decoded at 1/2, 1/4 or 1/8 scale straight from the DCT when
 the photo is much larger than the working size: a 2 MP photo then decodes in about half the time.
-OpenCV applies the EXIF orientation itself.
+OpenCV applies the EXIF orientation itself. :func:`validate` is the cheap part alone (no pixel
+decoded): what analyze's ``POST /jobs`` checks before it queues a photo.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ _OTHER_FORMATS = {
     b"MM\x00*": "TIFF",
     b"%PDF": "PDF",
 }
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the header of an accepted photo says, read without decoding a pixel."""
+
+    format: str  # "jpeg" | "png" | "webp"
+    width: int  # before EXIF rotation
+    height: int
 
 
 @dataclass(frozen=True)
@@ -151,13 +161,13 @@ def _is_grayscale(bgr: np.ndarray) -> bool:
     return float(np.percentile(spread, 99)) <= 3.0
 
 
-def decode_image(
-    data: bytes,
-    *,
-    max_bytes: int = MAX_BYTES,
-    max_pixels: int = MAX_PIXELS,
-) -> DecodedImage:
-    """Validate and decode ``data`` into the working copy, or raise a ``ColorseasonError``."""
+def validate(
+    data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> ImageHeader:
+    """The checks that need no decoding (size, magic bytes, header dimensions and their limits).
+
+    Raises the same ``ColorseasonError`` that :func:`decode_image` would for these faults.
+    """
     if not data:
         raise CorruptImageError("The image is empty.")
     if len(data) > max_bytes:
@@ -179,6 +189,18 @@ def decode_image(
         raise ImageTooSmallError(
             f"The image is {width}x{height} pixels; send at least {MIN_SIDE} px on each side."
         )
+    return ImageHeader(fmt, width, height)
+
+
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
+) -> DecodedImage:
+    """Validate and decode ``data`` into the working copy, or raise a ``ColorseasonError``."""
+    header = validate(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    fmt, width, height = header.format, header.width, header.height
     factor = _reduction_factor(fmt, width, height)
     buffer = np.frombuffer(data, np.uint8)
     bgr = cv2.imdecode(buffer, _REDUCED_FLAGS.get(factor, cv2.IMREAD_COLOR))
