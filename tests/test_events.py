@@ -98,6 +98,9 @@ def test_structured_mode_data_base64_carries_an_inline_photo() -> None:
     assert events.is_inline_image(event) and event.data == photo
 
 
+STRUCTURED_PURGE = {"specversion": "1.0", "id": "1", "source": "/t", "type": events.PURGE}
+
+
 def _binary(event_type: str, data: object, **attributes: str) -> tuple[dict[str, str], bytes]:
     headers = {
         "ce-specversion": "1.0",
@@ -142,6 +145,20 @@ def _binary(event_type: str, data: object, **attributes: str) -> tuple[dict[str,
             "valid",
         ),
         (*_binary(events.PURGE, {"before": "yesterday"}), "does not match"),
+        *(
+            (
+                {"Content-Type": events.STRUCTURED_CONTENT_TYPE},
+                json.dumps({**STRUCTURED_PURGE, attribute: value}).encode(),
+                f"{attribute} must be a non-empty string",
+            )
+            for attribute, value in (
+                ("id", 5),
+                ("source", {}),
+                ("dataschema", ""),
+                ("datacontenttype", ""),
+                ("subject", []),
+            )
+        ),
     ],
 )
 def test_malformed_and_schema_invalid_events_are_refused(

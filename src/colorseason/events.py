@@ -72,6 +72,9 @@ SINK_TIMEOUT_SECONDS = 5.0
 """How long a POST to K_SINK may take; the Broker ingress answers in milliseconds when healthy."""
 
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
+# Context attributes whose CloudEvents type is a string (the SDK takes any JSON value for them).
+_STRING_ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "datacontenttype",
+                      "dataschema", "time")  # fmt: skip
 _REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "eventing" / "schemas"
 _PACKAGED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
@@ -276,6 +279,10 @@ def from_request(
         raise InvalidEventError(f"malformed CloudEvent: {str(exc)[:300]}") from None
     except (ValueError, TypeError):  # e.g. invalid UTF-8, or a null required attribute
         raise InvalidEventError("malformed CloudEvent: unreadable attributes or data") from None
+    for name in _STRING_ATTRIBUTES:
+        value = event.get(name)
+        if value is not None and not (isinstance(value, str) and value):
+            raise InvalidEventError(f"malformed CloudEvent: {name} must be a non-empty string")
     return validate(event, accept, check_data=check_data)
 
 
