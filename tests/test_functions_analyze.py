@@ -128,6 +128,9 @@ def test_negotiation_methods_and_paths(analyze, photo: bytes) -> None:
     )
     assert refused.status_code == 406
     assert analyze.get("/").status_code == 405
+    for body, media_type in ((photo, "image/jpeg"), (b"{}", events.STRUCTURED_CONTENT_TYPE)):
+        bad_lang = analyze.post("/?lang=xx", data=body, content_type=media_type)
+        assert bad_lang.status_code == 400 and bad_lang.get_json()["code"] == "bad_request"
     assert analyze.post("/nowhere", data=photo, content_type="image/jpeg").status_code == 404
     assert analyze.get("/health/liveness").status_code == 200
     assert analyze.get("/health/readiness").status_code == 200
