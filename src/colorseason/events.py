@@ -277,7 +277,7 @@ def from_request(
         event = from_http(lowered, body, data_unmarshaller=_unmarshaller(lowered))
     except ce_errors.GenericException as exc:
         raise InvalidEventError(f"malformed CloudEvent: {str(exc)[:300]}") from None
-    except (ValueError, TypeError):  # e.g. invalid UTF-8, or a null required attribute
+    except (ValueError, TypeError, RecursionError):  # invalid UTF-8, a null attribute, [[[[…
         raise InvalidEventError("malformed CloudEvent: unreadable attributes or data") from None
     for name in _STRING_ATTRIBUTES:
         value = event.get(name)
