@@ -29,3 +29,15 @@ def test_unmatched_routes_and_methods_are_problems(load_function, name: str) -> 
             "method_not_allowed",
         }
     assert "GET" in client.open("/health/liveness", method="DELETE").headers["Allow"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_a_lone_surrogate_in_an_event_is_a_400_in_valid_utf8(load_function, name: str) -> None:
+    """JSON can carry "\\ud800"; no UTF-8 encoder can: neither the answer nor the log may fail."""
+    response = load_function(name).post(
+        "/",
+        data=b'{"specversion": "\\ud800", "id": "1", "source": "/t", "type": "t"}',
+        content_type="application/cloudevents+json",
+    )
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_event"
+    response.get_data().decode("utf-8")  # strict: raises on anything but valid UTF-8

@@ -49,9 +49,13 @@ Handler = Callable[..., Response]
 # -- responses -----------------------------------------------------------------------------------
 
 
+def _utf8_json(body: Any) -> bytes:
+    """Compact JSON as UTF-8; a lone surrogate (JSON lets a caller send one) becomes '?'."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(payload, status=status, headers=headers, mimetype="application/json")
+    return Response(_utf8_json(body), status=status, headers=headers, mimetype="application/json")
 
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
@@ -69,7 +73,7 @@ def problem_response(error: ColorseasonError, instance: str | None = None) -> Re
     }
     if instance:
         body["instance"] = instance
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    payload = _utf8_json(body)
     if isinstance(error, PayloadTooLargeError):
         # A streamed body stops functions-framework from reading the whole oversize request
         # into memory after we answer; the client is told we will not read it either.
@@ -200,7 +204,9 @@ class JsonFormatter(logging.Formatter):
                 )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        # stdout cannot take a lone surrogate, which a caller's JSON may carry into a message.
+        return line.encode("utf-8", "replace").decode("utf-8")
 
 
 JsonFormatter.converter = time.gmtime
