@@ -152,3 +152,11 @@ def test_validate_needs_neither_mediapipe_nor_onnxruntime() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_png_whose_chunk_runs_past_the_end_is_refused_from_the_header() -> None:
+    """libpng would spend seconds reading such a chunk from memory before giving up."""
+    png = bytearray(encode(sample_bgr("astronaut"), ".png"))
+    png[33:37] = struct.pack(">I", 0xB869C408)  # the first chunk after IHDR claims ~3 GB
+    with pytest.raises(CorruptImageError, match="truncated"):
+        validate(bytes(png))

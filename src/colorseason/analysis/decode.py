@@ -92,8 +92,7 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int]:
         if fmt == "png":
             if data[12:16] != b"IHDR":
                 raise CorruptImageError("PNG header is missing its IHDR chunk.")
-            if b"IEND" not in data[-4096:]:  # some editors append data after IEND
-                raise CorruptImageError("The PNG is truncated (no IEND chunk).")
+            _check_png_chunks(data)
             return struct.unpack(">II", data[16:24])
         if fmt == "webp":
             if int.from_bytes(data[4:8], "little") + 8 > len(data):
@@ -102,6 +101,23 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int]:
         return _jpeg_size(data)
     except struct.error as exc:
         raise CorruptImageError("The image header is truncated.") from exc
+
+
+def _check_png_chunks(data: bytes) -> None:
+    """Every chunk up to IEND must fit in the data (some editors append bytes after IEND).
+
+    libpng reads a chunk whose length runs past the end of a memory buffer a few bytes at a time,
+    for seconds; a header walk of a few dozen chunks refuses it at once.
+    """
+    position = 8
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        position += 12 + length
+        if position > len(data):
+            break
+        if kind == b"IEND":
+            return
+    raise CorruptImageError("The PNG is truncated (a chunk runs past the end, or no IEND).")
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:
