@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 import zlib
 
 import cv2
 import numpy as np
 import pytest
 
-from colorseason.analysis.decode import decode_image, header_size, sniff_format
+from colorseason.analysis.decode import (
+    ImageHeader,
+    decode_image,
+    header_size,
+    sniff_format,
+    validate,
+)
 from colorseason.errors import (
     CorruptImageError,
     ImageTooLargeError,
@@ -124,3 +132,31 @@ def test_exif_orientation_is_applied() -> None:
     assert rotated.bgr.shape[:2] == (400, 200)
     top, bottom = rotated.bgr[:200].mean(), rotated.bgr[200:].mean()
     assert top > 200 > 50 > bottom  # the white left half is now on top
+
+
+def test_validate_reads_the_header_alone() -> None:
+    assert validate(encode(sample_bgr("astronaut"), ".webp")) == ImageHeader("webp", 512, 512)
+    with pytest.raises(ImageTooLargeError):
+        validate(png_bomb(20_000, 20_000))
+
+
+def test_validate_needs_neither_mediapipe_nor_onnxruntime() -> None:
+    """analyze's POST /jobs checks every upload with it: it must stay cheap to import."""
+    code = (
+        "import sys\n"
+        "from colorseason.analysis.decode import validate\n"
+        "from colorseason.testing import sample_jpeg\n"
+        "validate(sample_jpeg())\n"
+        "print(sorted({'mediapipe', 'onnxruntime', 'matplotlib.pyplot'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_png_whose_chunk_runs_past_the_end_is_refused_from_the_header() -> None:
+    """libpng would spend seconds reading such a chunk from memory before giving up."""
+    png = bytearray(encode(sample_bgr("astronaut"), ".png"))
+    png[33:37] = struct.pack(">I", 0xB869C408)  # the first chunk after IHDR claims ~3 GB
+    with pytest.raises(CorruptImageError, match="truncated"):
+        validate(bytes(png))

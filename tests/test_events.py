@@ -98,6 +98,9 @@ def test_structured_mode_data_base64_carries_an_inline_photo() -> None:
     assert events.is_inline_image(event) and event.data == photo
 
 
+STRUCTURED_PURGE = {"specversion": "1.0", "id": "1", "source": "/t", "type": events.PURGE}
+
+
 def _binary(event_type: str, data: object, **attributes: str) -> tuple[dict[str, str], bytes]:
     headers = {
         "ce-specversion": "1.0",
@@ -119,6 +122,17 @@ def _binary(event_type: str, data: object, **attributes: str) -> tuple[dict[str,
         ({"Content-Type": events.STRUCTURED_CONTENT_TYPE}, b'{"specversion": "1.0"}', "malformed"),
         ({"Content-Type": events.STRUCTURED_CONTENT_TYPE}, b'{"specversion": "0.1"}', "malformed"),
         ({"Content-Type": events.BATCH_CONTENT_TYPE}, b"[]", "batch"),
+        ({"Content-Type": events.STRUCTURED_CONTENT_TYPE}, b"[" * 100_000, "malformed"),
+        (
+            {**_binary(events.STARTED, None)[0], "Content-Type": events.STRUCTURED_CONTENT_TYPE},
+            b'[{"specversion": "1.0"}]',
+            "malformed",
+        ),
+        (
+            *_binary(events.FAILED, {"job_id": JOB, "error": {"code": "x", "message": "\ud800"}}),
+            "surrogate",
+        ),
+        (_binary(events.STARTED, None)[0], b'{"job_id": ' + b"[" * 100_000, "malformed"),
         (*_binary("com.example.other", {"job_id": JOB}), "unexpected event type"),
         (*_binary(events.STARTED, {"job_id": "short"}), "job_id"),
         (*_binary(events.STARTED, {"job_id": JOB, "extra": 1}), "Additional properties"),
@@ -142,6 +156,20 @@ def _binary(event_type: str, data: object, **attributes: str) -> tuple[dict[str,
             "valid",
         ),
         (*_binary(events.PURGE, {"before": "yesterday"}), "does not match"),
+        *(
+            (
+                {"Content-Type": events.STRUCTURED_CONTENT_TYPE},
+                json.dumps({**STRUCTURED_PURGE, attribute: value}).encode(),
+                f"{attribute} must be a non-empty string",
+            )
+            for attribute, value in (
+                ("id", 5),
+                ("source", {}),
+                ("dataschema", ""),
+                ("datacontenttype", ""),
+                ("subject", []),
+            )
+        ),
     ],
 )
 def test_malformed_and_schema_invalid_events_are_refused(

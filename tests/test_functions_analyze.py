@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import redis
 from cloudevents.http import CloudEvent
 
 from colorseason import events
+from colorseason.local import embedded
 from colorseason.status import ClaimCheck, JobStore
 from colorseason.testing import encode, sample_bgr, sample_jpeg
 from conftest import CLOSED_REDIS_URL, REDIS_URL, deliver, reply_event
@@ -126,6 +128,9 @@ def test_negotiation_methods_and_paths(analyze, photo: bytes) -> None:
     )
     assert refused.status_code == 406
     assert analyze.get("/").status_code == 405
+    for body, media_type in ((photo, "image/jpeg"), (b"{}", events.STRUCTURED_CONTENT_TYPE)):
+        bad_lang = analyze.post("/?lang=xx", data=body, content_type=media_type)
+        assert bad_lang.status_code == 400 and bad_lang.get_json()["code"] == "bad_request"
     assert analyze.post("/nowhere", data=photo, content_type="image/jpeg").status_code == 404
     assert analyze.get("/health/liveness").status_code == 200
     assert analyze.get("/health/readiness").status_code == 200
@@ -160,6 +165,38 @@ def test_submit_with_the_broker_down_is_503_and_leaves_nothing(analyze, clean_si
     assert not client.keys("colorseason:claim:*") or all(
         client.ttl(k) > 0 for k in client.keys("colorseason:claim:*")
     )
+
+
+def _bad_uploads(photo: bytes) -> dict[str, tuple[bytes, str]]:
+    """What the intake must refuse without decoding, with the content type each one claims."""
+    tiny = encode(np.full((32, 32, 3), 128, np.uint8), ".png")
+    bomb = bytearray(encode(sample_bgr("astronaut"), ".png"))
+    bomb[16:24] = struct.pack(">II", 20_000, 20_000)  # the IHDR claims 400 MP
+    return {
+        "json as webp": (b"{}", "image/webp"),
+        "gif as jpeg": (b"GIF89a" + bytes(100), "image/jpeg"),
+        "truncated": (photo[: len(photo) // 3], "image/jpeg"),
+        "tiny": (tiny, "image/png"),
+        "bomb": (bytes(bomb), "image/png"),
+        "strip": (encode(np.full((64, 900, 3), 128, np.uint8), ".webp"), "image/webp"),
+    }
+
+
+def test_submit_refuses_bad_uploads_at_the_door(load_function, clean_sink, photo) -> None:
+    """Same problem code as the sync path, and nothing queued: no job, no photo, no event."""
+    analyze = load_function("analyze", REDIS_URL=None)  # an embedded Redis of this process's own
+    private = redis.Redis.from_url(embedded.start_redis())
+    keys_before = private.dbsize()
+    for name, (body, media_type) in _bad_uploads(photo).items():
+        sync = analyze.post("/", data=body, content_type=media_type).get_json()
+        refused = analyze.post("/jobs", data=body, content_type=media_type)
+        assert refused.content_type == "application/problem+json", name
+        assert refused.get_json()["code"] == sync["code"], name
+        assert refused.status_code == sync["status"] < 500, name
+    assert private.dbsize() == keys_before
+    assert clean_sink.received == []
+    accepted = analyze.post("/jobs", data=photo, content_type="image/jpeg")  # the test can fail
+    assert accepted.status_code == 202 and private.dbsize() > keys_before
 
 
 def _requested_via_claim_check(photo: bytes) -> CloudEvent:

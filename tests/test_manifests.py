@@ -460,16 +460,20 @@ def test_func_yaml_equals_the_knative_service(name: str) -> None:
         "readiness": container["readinessProbe"]["httpGet"]["path"],
     }
 
-    secrets, config_maps = {}, []
+    secrets, literals, config_maps = {}, {}, []
     for env in func["run"]["envs"]:
         whole = re.fullmatch(r"{{ configMap:([-\w]+) }}", env["value"])
         keyed = re.fullmatch(r"{{ secret:([-\w]+):([-.\w]+) }}", env["value"])
-        assert whole or keyed, f"func.yaml env {env} must reference a Secret or ConfigMap"
         if whole:
             config_maps.append(whole.group(1))
-        else:
+        elif keyed:
             secrets[env["name"]] = {"name": keyed.group(1), "key": keyed.group(2)}
-    assert secrets == {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+        else:
+            assert "{{" not in env["value"], f"func.yaml env {env}: an unknown reference"
+            literals[env["name"]] = env["value"]
+    referenced = [e for e in container["env"] if "valueFrom" in e]
+    assert secrets == {e["name"]: e["valueFrom"]["secretKeyRef"] for e in referenced}
+    assert literals == {e["name"]: e["value"] for e in container["env"] if "value" in e}
     assert config_maps == [e["configMapRef"]["name"] for e in container["envFrom"]]
 
     volumes = {v["name"]: v for v in pod["volumes"]}
@@ -670,6 +674,13 @@ def test_gunicorn_matches_the_service(name: str) -> None:
     else:
         assert slots == pod["containerConcurrency"]
     assert int(args["--timeout"]) == pod["timeoutSeconds"]
+
+
+def test_the_analyze_pool_opts_out_of_onnxruntime_telemetry() -> None:
+    """The library sets it too (tests/test_privacy_pipeline.py proves it); images say it anyway."""
+    assert "ORT_DISABLE_TELEMETRY=1" in _dockerfile("analyze")
+    env = {e["name"]: e.get("value") for e in _container(_services()["analyze"])["env"]}
+    assert env["ORT_DISABLE_TELEMETRY"] == "1"
 
 
 def _drawing_only() -> set[str]:

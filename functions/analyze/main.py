@@ -45,6 +45,7 @@ router = web.Router("analyze", settings, readiness=_ready)
 
 @router.route("/", methods=["POST"])
 def analyze_or_process(request: Request) -> Response:
+    lang = web.language(request)  # refused (400) when invalid, even where only a report uses it
     if events.is_cloudevent(request.headers):
         body = web.read_body(request, settings.max_upload_bytes)
         event = events.from_request(request.headers, body, accept=(events.REQUESTED,))
@@ -54,7 +55,6 @@ def analyze_or_process(request: Request) -> Response:
         headers, payload = events.to_response(reply)
         return Response(payload, status=200, headers=headers)
     html = web.wants_html(request)
-    lang = web.language(request)
     image, _ = web.read_image(request, settings.max_upload_bytes)
     from colorseason import analysis, report
 

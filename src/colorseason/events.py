@@ -72,6 +72,9 @@ SINK_TIMEOUT_SECONDS = 5.0
 """How long a POST to K_SINK may take; the Broker ingress answers in milliseconds when healthy."""
 
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
+# Context attributes whose CloudEvents type is a string (the SDK takes any JSON value for them).
+_STRING_ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "datacontenttype",
+                      "dataschema", "time")  # fmt: skip
 _REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "eventing" / "schemas"
 _PACKAGED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
@@ -274,9 +277,28 @@ def from_request(
         event = from_http(lowered, body, data_unmarshaller=_unmarshaller(lowered))
     except ce_errors.GenericException as exc:
         raise InvalidEventError(f"malformed CloudEvent: {str(exc)[:300]}") from None
-    except (ValueError, TypeError):  # e.g. invalid UTF-8, or a null required attribute
+    # Invalid UTF-8, a null attribute, a JSON array where the SDK wants an object, [[[[…
+    except (ValueError, TypeError, AttributeError, RecursionError):
         raise InvalidEventError("malformed CloudEvent: unreadable attributes or data") from None
+    for name in _STRING_ATTRIBUTES:
+        value = event.get(name)
+        if value is not None and not (isinstance(value, str) and value):
+            raise InvalidEventError(f"malformed CloudEvent: {name} must be a non-empty string")
+    if not _is_unicode(event.get_attributes()) or not _is_unicode(event.data):
+        raise InvalidEventError("malformed CloudEvent: a string holds a lone UTF-16 surrogate")
     return validate(event, accept, check_data=check_data)
+
+
+def _is_unicode(value: Any) -> bool:
+    """Whether every string in ``value`` is text Redis, PostgreSQL and logs can store (JSON lets a
+    lone surrogate such as ``"\\ud800"`` through)."""
+    if isinstance(value, bytes | bytearray):
+        return True
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def to_response(event: CloudEvent) -> tuple[dict[str, str], bytes]:

@@ -2,9 +2,11 @@
 
 This is analyze's side of the flow in DESIGN.md §2, kept out of the function so tests reach it:
 
-- :func:`submit` parks the photo (claim check in Redis, or inline in the event when allowed),
-  writes the job as ``queued`` straight into the Redis that status reads — analyze and status share
-  it — so a poll right after the 202 never gets 404, then sends ``requested`` to ``K_SINK``.
+- :func:`submit` refuses what the sync path would refuse without decoding (size, magic bytes,
+  header dimensions: ``decode.validate``, same codes), parks the photo (claim check in Redis, or
+  inline in the event when allowed), writes the job as ``queued`` straight into the Redis that
+  status reads — analyze and status share it — so a poll right after the 202 never gets 404, then
+  sends ``requested`` to ``K_SINK``.
   status also treats a ``requested`` event as ``queued``; both writes are idempotent.
 - :func:`process` takes the photo (read-and-delete), announces ``started``, runs the pipeline and
   returns the ``completed`` or ``failed`` event to reply with. A photo the pipeline refuses is a
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from cloudevents.http import CloudEvent
 
 from colorseason import events
+from colorseason.analysis import decode
 from colorseason.config import Settings
 from colorseason.errors import (
     BrokerUnavailableError,
@@ -65,9 +68,11 @@ def submit(
 ) -> Ticket:
     """Accept a photo for asynchronous analysis (see the module docstring).
 
-    Raises :class:`StoreUnavailableError` or :class:`BrokerUnavailableError` (503) when the job
-    cannot be announced; nothing is left behind then (neither photo nor job).
+    Raises the sync path's 4xx errors for a photo it would refuse before decoding, and
+    :class:`StoreUnavailableError` or :class:`BrokerUnavailableError` (503) when the job cannot be
+    announced; nothing is left behind then (neither photo nor job).
     """
+    decode.validate(image)
     job_id = events.new_job_id()
     ticket = Ticket(job_id, status_url(status_base, job_id), result_url(results_base, job_id))
     jobs.advance(job_id, JobState.QUEUED, result_url=ticket.result_url)

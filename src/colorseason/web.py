@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import flask
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
@@ -48,9 +49,13 @@ Handler = Callable[..., Response]
 # -- responses -----------------------------------------------------------------------------------
 
 
+def _utf8_json(body: Any) -> bytes:
+    """Compact JSON as UTF-8; a lone surrogate (JSON lets a caller send one) becomes '?'."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(payload, status=status, headers=headers, mimetype="application/json")
+    return Response(_utf8_json(body), status=status, headers=headers, mimetype="application/json")
 
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
@@ -68,7 +73,7 @@ def problem_response(error: ColorseasonError, instance: str | None = None) -> Re
     }
     if instance:
         body["instance"] = instance
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    payload = _utf8_json(body)
     if isinstance(error, PayloadTooLargeError):
         # A streamed body stops functions-framework from reading the whole oversize request
         # into memory after we answer; the client is told we will not read it either.
@@ -199,7 +204,9 @@ class JsonFormatter(logging.Formatter):
                 )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        # stdout cannot take a lone surrogate, which a caller's JSON may carry into a message.
+        return line.encode("utf-8", "replace").decode("utf-8")
 
 
 JsonFormatter.converter = time.gmtime
@@ -218,10 +225,24 @@ def configure_logging(level: str = "INFO") -> None:
 # -- routing -------------------------------------------------------------------------------------
 
 
+# What Flask itself may refuse before a request reaches the router, by HTTP status.
+_FRAMEWORK_ERRORS: dict[int, type[ColorseasonError]] = {
+    error.status: error
+    for error in (BadRequestError, NotFoundError, MethodNotAllowedError, PayloadTooLargeError)
+}
+
+
+def _unknown_endpoint(request: Request) -> NotFoundError:
+    return NotFoundError(f"no such endpoint: {request.path}")
+
+
 class Router:
     """Routes for one function, plus what every function answers (health, CORS, errors, logs).
 
     ``readiness`` raises a :class:`ColorseasonError` (usually 503) while the function cannot serve.
+    Created while functions-framework imports ``main.py`` (inside its Flask app's context), the
+    router also answers what that app refuses itself: its catch-all route matches no path with a
+    newline, and it keeps ``/robots.txt`` and ``/favicon.ico`` for a bare 404.
     """
 
     def __init__(
@@ -235,6 +256,8 @@ class Router:
         self.route("/health/liveness", methods=["GET"])(self._liveness)
         self.route("/health/readiness", methods=["GET"])(self._ready)
         configure_logging(settings.log_level)
+        if flask.has_app_context():
+            flask.current_app.register_error_handler(HTTPException, self._framework_error)
 
     def route(self, rule: str, methods: list[str]) -> Callable[[Handler], Handler]:
         """Register ``handler(request, **path_args) -> Response`` for ``rule``."""
@@ -260,6 +283,18 @@ class Router:
         except Exception:
             log.exception("unhandled error", extra={"function": self.name, "path": request.path})
             response = problem_response(ColorseasonError(), request.path)
+        return self._finish(request, response, started)
+
+    def _framework_error(self, error: HTTPException) -> Response:
+        """Flask's own refusal (see the class docstring) as problem+json, logged like the rest."""
+        request = flask.request
+        if error.code == NotFound.code:
+            problem = _unknown_endpoint(request)
+        else:
+            problem = _FRAMEWORK_ERRORS.get(error.code or 500, ColorseasonError)(error.description)
+        return self._finish(request, problem_response(problem, request.path), time.perf_counter())
+
+    def _finish(self, request: Request, response: Response, started: float) -> Response:
         self._cors(request, response)
         level = logging.WARNING if response.status_code >= 500 else logging.INFO
         if not request.path.startswith("/health/") or response.status_code >= 400:
@@ -286,10 +321,8 @@ class Router:
             response = problem_response(error, request.path)
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
             return response
-        except NotFound:
-            raise NotFoundError(f"no such endpoint: {request.path}") from None
-        except HTTPException:  # e.g. a redirect for a missing slash: treat as unknown
-            raise NotFoundError(f"no such endpoint: {request.path}") from None
+        except HTTPException:  # NotFound, or a redirect for a missing slash: unknown either way
+            raise _unknown_endpoint(request) from None
         return self._handlers[endpoint](request, **args)
 
     def _liveness(self, request: Request) -> Response:

@@ -9,9 +9,29 @@ Public API::
 Bad photos raise ``colorseason.errors.ColorseasonError`` subclasses with stable codes.
 Stages, one module each: decode → landmarks → regions → illumination → features → model →
 palette / quality; ``pipeline`` strings them together.
+
+The public names load on first use (MediaPipe and onnxruntime take about a second), so that
+``decode.validate`` can be imported alone: analyze's ``POST /jobs`` checks uploads with it.
 """
 
-from colorseason.analysis.model import MODEL_VERSION
-from colorseason.analysis.pipeline import analyze, warm_up
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from colorseason.analysis.model import MODEL_VERSION
+    from colorseason.analysis.pipeline import analyze, warm_up
 
 __all__ = ["MODEL_VERSION", "analyze", "warm_up"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MODEL_VERSION":
+        from colorseason.analysis import model
+
+        return model.MODEL_VERSION
+    if name in ("analyze", "warm_up"):
+        from colorseason.analysis import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,8 @@ The format is sniffed from magic bytes (the caller's content type is only a hint
 dimensions are read from the header, so oversize images (decompression bombs) are refused before
 a single pixel is decoded. JPEGs are decoded at 1/2, 1/4 or 1/8 scale straight from the DCT when
 the photo is much larger than the working size: a 2 MP photo then decodes in about half the time.
-OpenCV applies the EXIF orientation itself.
+OpenCV applies the EXIF orientation itself. :func:`validate` is the cheap part alone (no pixel
+decoded): what analyze's ``POST /jobs`` checks before it queues a photo.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ _OTHER_FORMATS = {
 
 
 @dataclass(frozen=True)
+class ImageHeader:
+    """What the header of an accepted photo says, read without decoding a pixel."""
+
+    format: str  # "jpeg" | "png" | "webp"
+    width: int  # before EXIF rotation
+    height: int
+
+
+@dataclass(frozen=True)
 class DecodedImage:
     """The working copy of a photo and what is known about the original."""
 
@@ -82,8 +92,7 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int]:
         if fmt == "png":
             if data[12:16] != b"IHDR":
                 raise CorruptImageError("PNG header is missing its IHDR chunk.")
-            if b"IEND" not in data[-4096:]:  # some editors append data after IEND
-                raise CorruptImageError("The PNG is truncated (no IEND chunk).")
+            _check_png_chunks(data)
             return struct.unpack(">II", data[16:24])
         if fmt == "webp":
             if int.from_bytes(data[4:8], "little") + 8 > len(data):
@@ -92,6 +101,23 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int]:
         return _jpeg_size(data)
     except struct.error as exc:
         raise CorruptImageError("The image header is truncated.") from exc
+
+
+def _check_png_chunks(data: bytes) -> None:
+    """Every chunk up to IEND must fit in the data (some editors append bytes after IEND).
+
+    libpng reads a chunk whose length runs past the end of a memory buffer a few bytes at a time,
+    for seconds; a header walk of a few dozen chunks refuses it at once.
+    """
+    position = 8
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        position += 12 + length
+        if position > len(data):
+            break
+        if kind == b"IEND":
+            return
+    raise CorruptImageError("The PNG is truncated (a chunk runs past the end, or no IEND).")
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:
@@ -151,13 +177,13 @@ def _is_grayscale(bgr: np.ndarray) -> bool:
     return float(np.percentile(spread, 99)) <= 3.0
 
 
-def decode_image(
-    data: bytes,
-    *,
-    max_bytes: int = MAX_BYTES,
-    max_pixels: int = MAX_PIXELS,
-) -> DecodedImage:
-    """Validate and decode ``data`` into the working copy, or raise a ``ColorseasonError``."""
+def validate(
+    data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> ImageHeader:
+    """The checks that need no decoding (size, magic bytes, header dimensions and their limits).
+
+    Raises the same ``ColorseasonError`` that :func:`decode_image` would for these faults.
+    """
     if not data:
         raise CorruptImageError("The image is empty.")
     if len(data) > max_bytes:
@@ -179,6 +205,18 @@ def decode_image(
         raise ImageTooSmallError(
             f"The image is {width}x{height} pixels; send at least {MIN_SIDE} px on each side."
         )
+    return ImageHeader(fmt, width, height)
+
+
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
+) -> DecodedImage:
+    """Validate and decode ``data`` into the working copy, or raise a ``ColorseasonError``."""
+    header = validate(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    fmt, width, height = header.format, header.width, header.height
     factor = _reduction_factor(fmt, width, height)
     buffer = np.frombuffer(data, np.uint8)
     bgr = cv2.imdecode(buffer, _REDUCED_FLAGS.get(factor, cv2.IMREAD_COLOR))

@@ -10,10 +10,15 @@ session may be shared by threads (``run`` is thread-safe).
 from __future__ import annotations
 
 import functools
+import os
 from importlib import resources
 from typing import Literal
 
 import numpy as np
+
+# onnxruntime >= 1.2x on Linux starts Microsoft's 1DS telemetry when it loads (a device id and
+# queued events under ~/.cache/Microsoft) unless this is set first: we never phone home.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import onnxruntime as ort
 
 from colorseason.analysis.features import FEATURE_NAMES
