@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
 import jsonschema
 import pytest
@@ -36,8 +37,28 @@ def test_every_event_type_has_a_valid_schema_whose_id_is_its_dataschema() -> Non
 
 def test_job_ids_are_unguessable_uuid4_hex() -> None:
     ids = {events.new_job_id() for _ in range(100)}
-    assert len(ids) == 100 and all(events.is_job_id(i) for i in ids)
-    assert not events.is_job_id("../etc") and not events.is_job_id(JOB.upper())
+    assert len(ids) == 100 and all(events.parse_job_id(i) == i for i in ids)
+    assert all(uuid.UUID(i).version == 4 for i in ids)
+
+
+def test_canonical_uuids_in_any_case_are_the_same_job() -> None:
+    canonical = str(uuid.UUID(JOB))
+    for spelling in (JOB, JOB.upper(), canonical, canonical.upper()):
+        assert events.parse_job_id(spelling) == JOB
+    for other in ("../etc", JOB[:-1], "{" + canonical + "}", "urn:uuid:" + canonical, 7, None,
+                  canonical.replace("-", "", 1), JOB + "0"):  # fmt: skip
+        assert events.parse_job_id(other) is None
+
+
+def test_an_event_about_a_canonical_uuid_is_accepted_and_normalised() -> None:
+    canonical = str(uuid.UUID(JOB)).upper()
+    headers, body = _binary(events.STARTED, {"job_id": canonical}, **{"ce-subject": canonical})
+    event = events.from_request(headers, body)
+    assert events.job_id_of(event) == JOB
+    # The two spellings of one job still have to agree.
+    headers, body = _binary(events.STARTED, {"job_id": canonical}, **{"ce-subject": JOB[::-1]})
+    with pytest.raises(InvalidEventError, match="subject"):
+        events.from_request(headers, body)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +69,8 @@ def test_job_ids_are_unguessable_uuid4_hex() -> None:
         events.started(JOB),
         events.completed(JOB, RESULT, "http://results.test/results/" + JOB),
         events.failed(JOB, "no_face", "No face was found"),
+        events.stored(JOB, "http://results.test/results/" + JOB),
+        events.stored(JOB),
         events.purge(),
         events.purge("2030-01-01T00:00:00Z"),
         events.deleted(JOB),

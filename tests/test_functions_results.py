@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from colorseason import events
-from conftest import CLOSED_DATABASE_URL, deliver
+from conftest import CLOSED_DATABASE_URL, deliver, reply_event
 
 RESULT = {
     "season": {"id": "light-spring", "family": "spring"},
@@ -12,16 +14,51 @@ RESULT = {
 }
 
 
-def test_completed_is_stored_once_and_served(results) -> None:
+def assert_stored_reply(response, job_id: str, result_url: str | None = None) -> None:
+    assert response.status_code == 200, response.get_data()
+    reply = reply_event(response)
+    assert reply["type"] == events.STORED and reply["source"] == events.SOURCE_RESULTS
+    assert reply["subject"] == job_id and reply.data.get("result_url") == result_url
+
+
+def test_completed_is_stored_once_served_and_confirmed_every_time(results) -> None:
     job_id = events.new_job_id()
-    event = events.completed(job_id, RESULT)
-    assert deliver(results, event).status_code == 202
+    url = f"http://results.test/results/{job_id}"
+    assert_stored_reply(deliver(results, events.completed(job_id, RESULT, url)), job_id, url)
     first = results.get(f"/results/{job_id}")
     assert first.status_code == 200 and first.get_json()["result"] == RESULT
     assert "no-store" in first.headers["Cache-Control"]
     replay = events.completed(job_id, {**RESULT, "season": {"id": "deep-winter"}})
-    assert deliver(results, replay, structured=True).status_code == 202
+    assert_stored_reply(deliver(results, replay, structured=True), job_id)  # confirmed again
     assert results.get(f"/results/{job_id}").get_json() == first.get_json()
+
+
+def test_a_row_stored_before_stored_replies_existed_is_confirmed(results, pg_schema) -> None:
+    """Rows written by an earlier release (no reply then) are confirmed on the next delivery."""
+    from colorseason.results import ResultStore
+    from conftest import DATABASE_URL
+
+    job_id = events.new_job_id()
+    store = ResultStore(DATABASE_URL, schema=pg_schema)
+    try:
+        assert store.insert(job_id, RESULT)
+    finally:
+        store.close()
+    assert_stored_reply(deliver(results, events.completed(job_id, RESULT)), job_id)
+
+
+def test_canonical_uuid_job_ids_are_normalised(results) -> None:
+    job_id = events.new_job_id()
+    canonical = str(uuid.UUID(job_id))
+    event = events.completed(job_id, RESULT)
+    event["subject"] = canonical.upper()
+    event.data["job_id"] = canonical
+    assert_stored_reply(deliver(results, event), job_id)
+    for spelling in (canonical, canonical.upper(), job_id.upper()):
+        response = results.get(f"/results/{spelling}")
+        assert response.status_code == 200 and response.get_json()["job_id"] == job_id
+    assert results.delete(f"/results/{canonical}").status_code == 204
+    assert results.get(f"/results/{job_id}").status_code == 404
 
 
 def test_delete_is_final_and_tells_status(results, clean_sink) -> None:
@@ -31,7 +68,8 @@ def test_delete_is_final_and_tells_status(results, clean_sink) -> None:
     assert results.get(f"/results/{job_id}").status_code == 404
     [told] = clean_sink.of_type(events.DELETED)
     assert told["subject"] == job_id
-    deliver(results, events.completed(job_id, RESULT))  # a late replay
+    late = deliver(results, events.completed(job_id, RESULT))  # a late replay: not confirmed
+    assert late.status_code == 202 and late.get_data() == b""
     assert results.get(f"/results/{job_id}").status_code == 404
     assert results.delete(f"/results/{job_id}").status_code == 204  # retry-safe
     assert results.delete(f"/results/{events.new_job_id()}").status_code == 404
@@ -81,7 +119,7 @@ def test_postgres_down_is_5xx_and_nothing_is_lost_after_recovery(load_function) 
     assert down.get("/health/readiness").status_code == 503
     assert down.get("/health/liveness").status_code == 200
     recovered = load_function("results")  # the broker retries the same event
-    assert deliver(recovered, event).status_code == 202
+    assert_stored_reply(deliver(recovered, event), job_id)
     assert recovered.get(f"/results/{job_id}").get_json()["result"] == RESULT
     assert recovered.get("/health/readiness").status_code == 200
 

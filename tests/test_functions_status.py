@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from colorseason import events
 from conftest import CLOSED_REDIS_URL, deliver
 
 RESULT_URL = "http://results.test/results/"
+RESULT = {"season": {"id": "true-winter"}, "probabilities": {}, "model": {"version": "t"}}
 
 
 def lifecycle(job_id: str) -> list:
     return [
         events.requested(job_id, claim_key="colorseason:claim:" + job_id, content_type="image/png"),
         events.started(job_id),
-        events.completed(
-            job_id,
-            {"season": {"id": "true-winter"}, "probabilities": {}, "model": {"version": "t"}},
-            RESULT_URL + job_id,
-        ),
+        events.completed(job_id, RESULT, RESULT_URL + job_id),
+        events.stored(job_id, RESULT_URL + job_id),
     ]
 
 
-@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0, 2, 1), (0, 0, 2, 2)])
+@pytest.mark.parametrize(
+    "order", [(0, 1, 2, 3), (3, 2, 1, 0), (1, 2, 0, 3, 2, 1), (0, 0, 3, 3), (3, 1)]
+)
 def test_duplicated_and_reordered_events_end_completed(status, order) -> None:
     job_id = events.new_job_id()
     sent = lifecycle(job_id)
@@ -51,6 +53,57 @@ def test_etag_304_and_retry_after_while_running(status) -> None:
     assert changed.get_json()["error"] == {"code": "no_face", "message": "No face was found"}
 
 
+def test_completed_is_shown_only_once_results_has_stored_it(status) -> None:
+    """status hears `completed` in parallel with results: alone it means "analysed", not done."""
+    job_id = events.new_job_id()
+    for event in lifecycle(job_id)[:3]:
+        deliver(status, event)
+    body = status.get(f"/jobs/{job_id}").get_json()
+    assert body["state"] == "processing" and "result_url" not in body
+    deliver(status, events.stored(job_id))  # the URL is already known from `completed`
+    body = status.get(f"/jobs/{job_id}").get_json()
+    assert body == {**body, "state": "completed", "result_url": RESULT_URL + job_id}
+
+
+def test_a_dead_lettered_completed_is_result_unavailable_never_completed(status) -> None:
+    job_id = events.new_job_id()
+    for event in lifecycle(job_id)[:3]:
+        deliver(status, event)
+    lost = events.completed(job_id, RESULT, RESULT_URL + job_id)
+    lost["knativeerrorcode"] = "503"
+    assert deliver(status, lost, "/deadletter").status_code == 202
+    body = status.get(f"/jobs/{job_id}").get_json()
+    assert body["state"] == "failed" and body["error"]["code"] == "result_unavailable"
+    assert "503" in body["error"]["message"] and "result_url" not in body
+
+
+def test_dead_lettered_facts_still_count_and_started_changes_nothing(status) -> None:
+    stored, failed, started = (events.new_job_id() for _ in range(3))
+    deliver(status, events.started(stored))
+    deliver(status, events.stored(stored, RESULT_URL + stored), "/deadletter")
+    assert status.get(f"/jobs/{stored}").get_json()["state"] == "completed"
+    deliver(status, events.failed(failed, "no_face", "No face was found"), "/deadletter")
+    assert status.get(f"/jobs/{failed}").get_json()["error"]["code"] == "no_face"
+    deliver(status, events.requested(started, claim_key="k", content_type="image/png"))
+    assert deliver(status, events.started(started), "/deadletter").status_code == 202
+    assert status.get(f"/jobs/{started}").get_json()["state"] == "queued"
+    tampered = events.stored(events.new_job_id())
+    tampered.data["extra"] = True
+    assert deliver(status, tampered, "/deadletter").status_code == 400
+
+
+def test_canonical_uuid_job_ids_reach_the_same_job(status) -> None:
+    job_id = events.new_job_id()
+    canonical = str(uuid.UUID(job_id)).upper()
+    event = events.started(job_id)
+    event["subject"] = canonical
+    event.data["job_id"] = canonical
+    assert deliver(status, event).status_code == 202
+    for spelling in (job_id, canonical, canonical.lower(), job_id.upper()):
+        response = status.get(f"/jobs/{spelling}")
+        assert response.status_code == 200 and response.get_json()["job_id"] == job_id
+
+
 def test_dead_letter_marks_the_job_failed_but_never_undoes_completed(status) -> None:
     job_id, done = events.new_job_id(), events.new_job_id()
     request = events.requested(job_id, claim_key="colorseason:claim:x", content_type="image/png")
@@ -70,10 +123,8 @@ def test_deleted_result_makes_the_job_unknown(status) -> None:
     for event in [
         *lifecycle(job_id),
         events.deleted(job_id),
-        events.completed(
-            job_id,
-            {"season": {"id": "true-winter"}, "probabilities": {}, "model": {"version": "t"}},
-        ),
+        events.completed(job_id, RESULT),
+        events.stored(job_id),
     ]:
         assert deliver(status, event).status_code == 202
     response = status.get(f"/jobs/{job_id}")

@@ -53,6 +53,7 @@ PRODUCER = {
     events.COMPLETED: events.SOURCE_ANALYZE,
     events.FAILED: events.SOURCE_ANALYZE,
     events.PURGE: events.SOURCE_PURGE,
+    events.STORED: events.SOURCE_RESULTS,
     events.DELETED: events.SOURCE_RESULTS,
 }
 
@@ -63,6 +64,7 @@ EXPECTED_ROUTES = {
     events.COMPLETED: {"status", "results"},
     events.FAILED: {"status"},
     events.PURGE: {"results"},
+    events.STORED: {"status"},
     events.DELETED: {"status"},
 }
 
@@ -405,6 +407,28 @@ def test_dead_letters_go_to_status() -> None:
     assert broker.delivery.backoff_policy == "exponential"
 
 
+def test_the_stores_triggers_retry_for_hours_and_results_dead_letters_to_status() -> None:
+    """A Redis or PostgreSQL outage of hours must not lose a job's state or its result."""
+    topology = _topology()
+    facts = [_event(t) for t in events.EVENT_TYPES if t != events.PURGE]  # a purge tick recurs
+    store_triggers = [
+        t
+        for t in topology.triggers
+        if t.subscriber.split("/")[2] in WEB_POOL and any(t.matches(e) for e in facts)
+    ]
+    assert len(store_triggers) == 4
+    for trigger in store_triggers:
+        delivery = topology.delivery_for(trigger)
+        budget = sum(delivery.delay(n) for n in range(1, delivery.retry + 1))
+        assert budget >= 3 * 3600, (trigger.name, budget)
+        assert max(delivery.delay(n) for n in range(1, delivery.retry + 1)) <= 600, trigger.name
+        assert delivery.timeout and delivery.timeout <= 30, trigger.name
+        if trigger.subscriber.startswith("http://results"):
+            assert delivery.dead_letter_sink == "http://status/deadletter"
+        else:
+            assert delivery.dead_letter_sink is None, "status would dead-letter to itself"
+
+
 def test_every_reference_names_a_knative_service_defined_in_knative() -> None:
     services = _services()
     refs = []
@@ -412,6 +436,9 @@ def test_every_reference_names_a_knative_service_defined_in_knative() -> None:
         refs.append(trigger["spec"]["subscriber"]["ref"])
     for broker in _objects("eventing", "Broker").values():
         refs.append(broker["spec"]["delivery"]["deadLetterSink"]["ref"])
+    for trigger in _objects("eventing", "Trigger").values():
+        if sink := trigger["spec"].get("delivery", {}).get("deadLetterSink"):
+            refs.append(sink["ref"])
     for binding in _objects("eventing", "SinkBinding").values():
         refs.append(binding["spec"]["subject"])
     assert refs

@@ -1,7 +1,8 @@
 """results: diagnoses in PostgreSQL, written from `completed` events, read and deleted by clients.
 
-    POST /               `completed` and `purge` CloudEvents (and PingSource ticks, taken as a
-                         purge) -> empty 202
+    POST /               a `completed` CloudEvent -> 200 + binary-mode `results.stored` once the
+                         row exists (empty 202 if the user deleted it); `purge` (and PingSource
+                         ticks, taken as a purge) -> empty 202
     GET  /results/{id}   -> {job_id, created_at, expires_at, result}
     DELETE /results/{id} -> 204; status forgets the job too (a `results.deleted` event to K_SINK)
 
@@ -41,16 +42,19 @@ def receive(request: Request) -> Response:
     event = events.from_request(
         request.headers, body, accept=(events.COMPLETED, events.PURGE, events.PING)
     )
-    if event["type"] == events.COMPLETED:
-        _results().insert(events.job_id_of(event), event.data["result"])
-    else:
+    if event["type"] != events.COMPLETED:
         _results().purge(_purge_before(event))
-    return web.empty_response(202)
+        return web.empty_response(202)
+    job_id = events.job_id_of(event)
+    if not _results().insert(job_id, event.data["result"]):
+        return web.empty_response(202)
+    return web.event_response(events.stored(job_id, event.data.get("result_url")))
 
 
 @router.route("/results/<job_id>", methods=["GET"])
 def get_result(request: Request, job_id: str) -> Response:
-    row = _results().get(job_id) if events.is_job_id(job_id) else None
+    job_id = events.parse_job_id(job_id)
+    row = _results().get(job_id) if job_id else None
     if row is None:
         raise NotFoundError("no such result (unknown, not ready yet, expired or deleted)")
     return web.json_response(row, 200, {"Cache-Control": "private, no-store"})
@@ -58,7 +62,8 @@ def get_result(request: Request, job_id: str) -> Response:
 
 @router.route("/results/<job_id>", methods=["DELETE"])
 def delete_result(request: Request, job_id: str) -> Response:
-    if not (events.is_job_id(job_id) and _results().delete(job_id)):
+    job_id = events.parse_job_id(job_id)
+    if not (job_id and _results().delete(job_id)):
         raise NotFoundError("no such result")
     if settings.k_sink:
         events.send(events.deleted(job_id), settings.k_sink)

@@ -139,6 +139,16 @@ class DeliveryFailedError(ColorseasonError):
     title = "The job could not be delivered to its processor"
 
 
+class ResultUnavailableError(ColorseasonError):
+    """A job was analysed but results never stored the diagnosis (its ``completed`` was
+    dead-lettered after the whole retry budget): reported instead of a ``completed`` whose
+    ``result_url`` would answer 404."""
+
+    code = "result_unavailable"
+    status = 502
+    title = "The diagnosis was made but could not be stored"
+
+
 ERRORS_BY_CODE: dict[str, type[ColorseasonError]] = {
     cls.code: cls for cls in (ColorseasonError, *ColorseasonError.__subclasses__())
 }

@@ -6,7 +6,9 @@ else builds ``ce-*`` headers. Events are CloudEvents 1.0 through the ``cloudeven
 
 - ``type`` is ``dev.colorseason.<noun>.<verb-past>`` (:data:`EVENT_TYPES`);
 - ``source`` is a URI reference naming the producing function (:data:`SOURCES`);
-- ``subject`` is the job id, and equals ``data.job_id``;
+- ``subject`` is the job id, and equals ``data.job_id``. Producers may write it as 32 hex digits or
+  as a canonical UUID (``8-4-4-4-12``), in any case; :func:`job_id_of` and :func:`parse_job_id`
+  give every consumer the one normal form, 32 lower-case hex digits;
 - ``data`` is JSON, validated against ``eventing/schemas/<noun>-<verb>.json``, whose URL is the
   ``dataschema`` attribute. One exception: ``analysis.requested`` may carry the raw photo as
   binary-mode ``image/*`` data (see that schema's description).
@@ -43,12 +45,11 @@ STARTED = "dev.colorseason.analysis.started"
 COMPLETED = "dev.colorseason.analysis.completed"
 FAILED = "dev.colorseason.analysis.failed"
 PURGE = "dev.colorseason.results.purge"
+STORED = "dev.colorseason.results.stored"
 DELETED = "dev.colorseason.results.deleted"
 
-EVENT_TYPES: tuple[str, ...] = (REQUESTED, STARTED, COMPLETED, FAILED, PURGE, DELETED)
+EVENT_TYPES: tuple[str, ...] = (REQUESTED, STARTED, COMPLETED, FAILED, PURGE, STORED, DELETED)
 """Every type this project emits or consumes; each has a schema in ``eventing/schemas/``."""
-
-ANALYSIS_TYPES: tuple[str, ...] = (REQUESTED, STARTED, COMPLETED, FAILED)
 
 PING = "dev.knative.sources.ping"
 """Knative PingSource's fixed type (it cannot be chosen): results takes a tick as a purge, and
@@ -71,7 +72,9 @@ BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 SINK_TIMEOUT_SECONDS = 5.0
 """How long a POST to K_SINK may take; the Broker ingress answers in milliseconds when healthy."""
 
-_JOB_ID = re.compile(r"[0-9a-f]{32}")
+_JOB_ID = re.compile(
+    r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
 # Context attributes whose CloudEvents type is a string (the SDK takes any JSON value for them).
 _STRING_ATTRIBUTES = ("specversion", "id", "source", "type", "subject", "datacontenttype",
                       "dataschema", "time")  # fmt: skip
@@ -108,9 +111,16 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-def is_job_id(value: object) -> bool:
-    """Whether ``value`` looks like a job id (anything else is answered 404 without a lookup)."""
-    return isinstance(value, str) and _JOB_ID.fullmatch(value) is not None
+def parse_job_id(value: object) -> str | None:
+    """``value`` as a job id in normal form (32 lower-case hex digits), or None if it is not one.
+
+    Accepts the 32-digit form and the canonical UUID form with dashes, in any case, so a producer
+    that writes ``str(uuid4())`` reaches the same job as one that writes ``uuid4().hex``. Anything
+    else (a path, a URN) is None: answered 404 without a lookup, or refused in an event.
+    """
+    if not isinstance(value, str) or _JOB_ID.fullmatch(value) is None:
+        return None
+    return value.replace("-", "").lower()
 
 
 def is_cloudevent(headers: Mapping[str, str]) -> bool:
@@ -186,13 +196,24 @@ def purge(before: str | None = None) -> CloudEvent:
     return make_event(PURGE, SOURCE_PURGE, None, {"before": before} if before else {})
 
 
+def stored(job_id: str, result_url: str | None = None) -> CloudEvent:
+    """results' reply to a ``completed`` whose row exists: the job may now show ``completed``."""
+    data: dict[str, Any] = {"job_id": job_id}
+    if result_url:
+        data["result_url"] = result_url
+    return make_event(STORED, SOURCE_RESULTS, job_id, data)
+
+
 def deleted(job_id: str) -> CloudEvent:
     return make_event(DELETED, SOURCE_RESULTS, job_id, {"job_id": job_id})
 
 
 def job_id_of(event: CloudEvent) -> str:
-    """The job an event is about (its ``subject``; validated events always have one)."""
-    return event["subject"]
+    """The job a validated event is about: its ``subject`` in normal form (:func:`parse_job_id`)."""
+    job_id = parse_job_id(event.get("subject"))
+    if job_id is None:
+        raise InvalidEventError("the subject must be the job id")
+    return job_id
 
 
 def is_inline_image(event: CloudEvent) -> bool:
@@ -219,7 +240,7 @@ def validate(
     if event_type == PING:
         event_type = PURGE
     if (event_type == REQUESTED and is_inline_image(event)) or not check_data:
-        if event_type != PURGE and not is_job_id(event.get("subject")):
+        if event_type != PURGE and parse_job_id(event.get("subject")) is None:
             raise InvalidEventError("the subject must be the job id")
         return event
     data = event.data
@@ -229,7 +250,11 @@ def validate(
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "data"
         raise InvalidEventError(f"{event_type} {where}: {_schema_message(error)}")
-    if isinstance(data, dict) and "job_id" in data and event.get("subject") != data["job_id"]:
+    if (
+        isinstance(data, dict)
+        and "job_id" in data
+        and parse_job_id(event.get("subject")) != parse_job_id(data["job_id"])
+    ):
         raise InvalidEventError("subject must equal data.job_id")
     return event
 

@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 from flask import Request, Response
@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import Map, Rule
 
+from colorseason import events
 from colorseason.config import Settings
 from colorseason.errors import (
     BadRequestError,
@@ -35,6 +36,9 @@ from colorseason.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+
+if TYPE_CHECKING:
+    from cloudevents.http import CloudEvent
 
 log = logging.getLogger("colorseason.http")
 
@@ -60,6 +64,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
     return Response(b"", status=status, headers=headers)
+
+
+def event_response(event: CloudEvent) -> Response:
+    """A 200 whose body is ``event`` in binary mode: the reply a Broker re-publishes."""
+    headers, payload = events.to_response(event)
+    return Response(payload, status=200, headers=headers)
 
 
 def problem_response(error: ColorseasonError, instance: str | None = None) -> Response:

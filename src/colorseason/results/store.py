@@ -5,9 +5,14 @@ migrations (:data:`MIGRATIONS`, recorded in ``schema_migrations``) applied on fi
 advisory lock, so replicas that start together do not race and a function whose database is down at
 start still starts (readiness fails instead, and the first request after recovery migrates).
 
-Inserts are idempotent: ``completed`` arrives at least once, and a replay must change nothing.
-A deleted result leaves a tombstone (``result`` NULL, ``deleted_at`` set) until it expires, so a
-replayed ``completed`` cannot bring back what the user deleted. Only the diagnosis is stored:
+Inserts are idempotent: ``completed`` arrives at least once, and a replay must change nothing, but
+it still learns whether the row exists, so results can confirm it (``results.stored``) however
+often it is asked. A deleted result leaves a tombstone (``result`` NULL, ``deleted_at`` set) until
+it expires, so a replayed ``completed`` cannot bring back what the user deleted.
+
+When PostgreSQL is down a request waits at most :data:`POOL_TIMEOUT_SECONDS` for a connection and
+then answers 503: the broker's retries (hours, per eventing/triggers.yaml) bridge the outage, and a
+fast answer keeps its delivery threads free for other work meanwhile. Only the diagnosis is stored:
 never the photo, landmarks or a face crop (the ``completed`` schema refuses them).
 """
 
@@ -24,8 +29,11 @@ from psycopg.types.json import Jsonb
 
 from colorseason.errors import InvalidEventError, StoreUnavailableError
 
-POOL_TIMEOUT_SECONDS = 5.0
-"""How long a request waits for a connection before answering 503 (the broker then retries)."""
+POOL_TIMEOUT_SECONDS = 1.0
+"""How long a request waits for a connection before answering 503 (the broker then retries).
+
+A healthy pool hands one out at once (each worker has as many connections as threads), so only an
+outage ever waits this long."""
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
@@ -125,16 +133,23 @@ class ResultStore:
         return [row[0] for row in self._run(query.format(sql.Identifier(self.schema)))]
 
     def insert(self, job_id: str, result: dict[str, Any]) -> bool:
-        """Store a diagnosis once; returns False when the job already has a row (or tombstone)."""
+        """Store a diagnosis once; returns whether the job's result is stored now.
+
+        True for a new row and for one an earlier delivery stored (a replay changes nothing);
+        False when the user deleted it (a tombstone) or it expired.
+        """
+        # DO UPDATE (a no-op) rather than DO NOTHING: it waits for a concurrent insert of the same
+        # job and returns that row, so a replay racing the first delivery still sees it.
         query = sql.SQL(
-            "INSERT INTO {} (job_id, season, model_version, result, expires_at)"
+            "INSERT INTO {table} AS r (job_id, season, model_version, result, expires_at)"
             " VALUES (%s, %s, %s, %s, now() + make_interval(days => %s))"
-            " ON CONFLICT (job_id) DO NOTHING"
-        ).format(self._table())
+            " ON CONFLICT (job_id) DO UPDATE SET job_id = r.job_id"
+            " RETURNING r.deleted_at IS NULL AND r.expires_at > now()"
+        ).format(table=self._table())
         season = (result.get("season") or {}).get("id")
         version = (result.get("model") or {}).get("version")
         params = (job_id, season, version, Jsonb(result), self._retention_days)
-        return self._run(query, params)[0][0] == 1
+        return bool(self._run(query, params)[0][0])
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """The row as ``{job_id, created_at, expires_at, result}``; None if absent or deleted."""
