@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -144,7 +145,7 @@ def test_submit_queues_the_job_and_parks_the_photo(analyze, status, clean_sink, 
     assert response.status_code == 202
     ticket = response.get_json()
     job_id = ticket["job_id"]
-    assert events.is_job_id(job_id)
+    assert events.parse_job_id(job_id) == job_id
     assert (
         response.headers["Location"] == ticket["status_url"] == f"http://status.test/jobs/{job_id}"
     )
@@ -252,13 +253,37 @@ def test_expired_photo_fails_the_job(analyze) -> None:
     assert reply["type"] == events.FAILED and reply.data["error"]["code"] == "image_expired"
 
 
-def test_redelivery_after_a_lost_attempt_fails_instead_of_hanging(analyze, status) -> None:
-    """The first attempt took the photo and died: the job must not stay `processing` for a day."""
-    job_id = events.new_job_id()
-    assert deliver(status, events.started(job_id)).status_code == 202  # the lost attempt's trace
-    event = events.requested(job_id, claim_key=ClaimCheck.key(job_id), content_type="image/jpeg")
+def test_a_duplicate_while_the_first_attempt_runs_is_an_empty_2xx_never_failed(
+    analyze, clean_sink, photo
+) -> None:
+    """The broker redelivers `requested` while the first attempt is still analysing."""
+    event = _requested_via_claim_check(photo)
+    job_id = event["subject"]
+    claims = ClaimCheck(redis.Redis.from_url(REDIS_URL), lease_seconds=5)
+    first = claims.lease(job_id)  # the first attempt, alive (its heartbeat renews the lease)
+    answers: list = []
+    with claims.holding(first):
+        duplicate = threading.Thread(target=lambda: answers.append(deliver(analyze, event)))
+        duplicate.start()
+        duplicate.join(0.5)
+        assert duplicate.is_alive(), "the duplicate waits for the attempt that holds the photo"
+        claims.finish(first, [event.data["claim_check"]["key"]])
+    duplicate.join(10)
+    [response] = answers
+    assert response.status_code == 202 and response.get_data() == b""
+    assert not clean_sink.of_type(events.FAILED) and not clean_sink.of_type(events.STARTED)
+
+
+def test_a_dead_first_attempt_is_recovered_when_its_lease_runs_out(load_function, photo) -> None:
+    """The first attempt leased the photo and died (no heartbeat): a redelivery takes over."""
+    analyze = load_function("analyze", CLAIM_LEASE_SECONDS="1")
+    event = _requested_via_claim_check(photo)
+    assert ClaimCheck(redis.Redis.from_url(REDIS_URL), lease_seconds=1).lease(event["subject"])
     reply = reply_event(deliver(analyze, event))
-    assert reply["type"] == events.FAILED and reply.data["error"]["code"] == "image_expired"
+    assert reply["type"] == events.COMPLETED and reply["subject"] == event["subject"]
+    again = deliver(analyze, event)  # and a redelivery after that finds the work done
+    assert again.status_code == 202 and again.get_data() == b""
+    assert not redis.Redis.from_url(REDIS_URL).exists(event.data["claim_check"]["key"])
 
 
 def test_requested_with_redis_down_is_503_for_a_retry(load_function) -> None:
@@ -318,13 +343,16 @@ def test_async_flow_with_duplicates_and_reordering(analyze, status, results, cle
     # The reply reaches status before started, and both are redelivered.
     for event in (reply, requested, started, reply, started):
         assert deliver(status, event).status_code == 202
-    # A duplicate requested finds the photo taken and the job done: empty 2xx, no new reply.
+    assert status.get(f"/jobs/{job_id}").get_json()["state"] == "processing"  # not stored yet
+    # A duplicate requested finds the photo taken: empty 2xx, no new reply.
     duplicate = deliver(analyze, requested)
     assert duplicate.status_code == 202 and duplicate.get_data() == b""
 
-    # completed -> results, twice.
+    # completed -> results, twice; each confirmation -> status.
     for _ in range(2):
-        assert deliver(results, reply).status_code == 202
+        confirmation = reply_event(deliver(results, reply))
+        assert confirmation["type"] == events.STORED
+        assert deliver(status, confirmation).status_code == 202
 
     polled = status.get(f"/jobs/{job_id}").get_json()
     assert polled["state"] == "completed" and polled["result_url"] == ticket["result_url"]

@@ -105,17 +105,68 @@ def test_unknown_job_is_none(jobs: JobStore) -> None:
 # -- claim check ---------------------------------------------------------------------------------
 
 
-def test_claim_check_hands_a_photo_out_once(client: redis.Redis) -> None:
-    claims = ClaimCheck(client, ttl_seconds=30)
+def test_a_finished_attempt_deletes_the_photo_and_later_ones_have_nothing_to_do(
+    client: redis.Redis,
+) -> None:
+    claims = ClaimCheck(client, ttl_seconds=30, lease_seconds=5)
     job_id = events.new_job_id()
     key = claims.put(job_id, b"\xff\xd8photo")
     assert 0 < client.ttl(key) <= 30
-    assert claims.take(key) == b"\xff\xd8photo"
-    assert client.exists(key) == 0
+    lease = claims.lease(job_id)
+    assert lease is not None and claims.read([key]) == [b"\xff\xd8photo"]
+    assert claims.read([key]) == [b"\xff\xd8photo"]  # leased, not taken: still there
+    claims.finish(lease, [key])
+    assert client.exists(key) == 0 and claims.is_done(job_id)
+    assert claims.lease(job_id) is None  # a redelivery: nothing left to do
+
+
+def test_a_second_attempt_waits_for_the_first_and_then_has_nothing_to_do(
+    client: redis.Redis,
+) -> None:
+    claims = ClaimCheck(client, lease_seconds=5)
+    job_id = events.new_job_id()
+    key = claims.put(job_id, b"photo")
+    first = claims.lease(job_id)
+    assert first is not None
+    second: list[object] = []
+    waiting = threading.Thread(target=lambda: second.append(claims.lease(job_id)))
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive(), "the second attempt must wait while the first holds the lease"
+    claims.finish(first, [key])
+    waiting.join(5)
+    assert second == [None]
+
+
+def test_a_dead_attempts_lease_runs_out_and_a_redelivery_takes_over(client: redis.Redis) -> None:
+    claims = ClaimCheck(client, lease_seconds=0.3)
+    job_id = events.new_job_id()
+    key = claims.put(job_id, b"photo")
+    assert claims.lease(job_id) is not None  # ...and then that attempt dies: no heartbeat
+    takeover = claims.lease(job_id)
+    assert takeover is not None and claims.read([key]) == [b"photo"]
+
+
+def test_a_live_attempt_keeps_its_lease_past_the_ttl(client: redis.Redis) -> None:
+    claims = ClaimCheck(client, lease_seconds=0.3)
+    job_id = events.new_job_id()
+    key = claims.put(job_id, b"photo")
+    lease = claims.lease(job_id)
+    with claims.holding(lease):
+        assert claims.lease(job_id) is None  # waited 2 TTLs: the holder is alive, it answers
+    claims.finish(lease, [key])
+    assert not client.exists(key)
+
+
+def test_a_photo_whose_claim_expired_or_a_foreign_key_is_refused(client: redis.Redis) -> None:
+    claims = ClaimCheck(client)
+    job_id = events.new_job_id()
     with pytest.raises(ImageExpiredError):
-        claims.take(key)
+        claims.read([ClaimCheck.key(job_id)])
     with pytest.raises(ImageExpiredError):
-        claims.take(JobStore.key(job_id))  # only claim keys can be taken
+        claims.read([JobStore.key(job_id)])  # only claim keys can be read
+    with pytest.raises(ImageExpiredError):
+        claims.read([])
 
 
 def test_redis_down_is_a_503() -> None:
@@ -125,6 +176,7 @@ def test_redis_down_is_a_503() -> None:
         lambda: JobStore(down).advance(events.new_job_id(), JobState.QUEUED),
         lambda: JobStore(down).ping(),
         lambda: ClaimCheck(down).put(events.new_job_id(), b"x"),
+        lambda: ClaimCheck(down).lease(events.new_job_id()),
     ):
         with pytest.raises(StoreUnavailableError) as caught:
             call()
@@ -166,7 +218,7 @@ def test_insert_is_idempotent_and_expires_after_retention(store: ResultStore) ->
     job_id = events.new_job_id()
     assert store.insert(job_id, RESULT)
     first = store.get(job_id)
-    assert not store.insert(job_id, {**RESULT, "season": {"id": "deep-winter"}})
+    assert store.insert(job_id, {**RESULT, "season": {"id": "deep-winter"}})  # still stored
     assert store.get(job_id) == first and first["result"] == RESULT
     created = datetime.fromisoformat(first["created_at"])
     expires = datetime.fromisoformat(first["expires_at"])
@@ -211,17 +263,26 @@ def test_postgres_down_is_a_503() -> None:
 # -- embedded servers ----------------------------------------------------------------------------
 
 
-def test_embedded_redis_does_not_persist_and_cleans_up() -> None:
+def test_embedded_redis_photos_never_persist_job_state_does_and_both_clean_up() -> None:
+    import psutil
+
     from colorseason.local import embedded
 
-    url = embedded.start_redis()
-    assert embedded.start_redis() == url
-    server = redis.Redis.from_url(url)
-    assert server.config_get("save") == {"save": ""}
-    assert server.config_get("appendonly") == {"appendonly": "no"}
-    directory = Path(url.removeprefix("unix://")).parent
+    photos, jobs = embedded.start_redis(), embedded.start_redis(persistent=True)
+    assert embedded.start_redis() == photos and photos != jobs
+    servers = {}
+    for url, appendonly in ((photos, "no"), (jobs, "yes")):
+        server = redis.Redis.from_url(url)
+        assert server.config_get("save") == {"save": ""}
+        assert server.config_get("appendonly") == {"appendonly": appendonly}
+        servers[url] = int(server.info("server")["process_id"])
+    directories = [Path(u.removeprefix("unix://")).parent for u in (photos, jobs)]
+    assert all(d.stat().st_mode & 0o077 == 0 for d in directories), "private directories"
     embedded.stop_redis()
-    assert not directory.exists()
+    embedded.stop_redis(persistent=True)
+    assert not any(d.exists() for d in directories)
+    # Stopping returns only once the server processes are gone.
+    assert not any(psutil.pid_exists(pid) for pid in servers.values())
 
 
 def test_embedded_postgres_serves_the_results_store() -> None:

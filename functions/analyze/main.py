@@ -15,22 +15,24 @@ from flask import Request, Response
 
 from colorseason import events, jobs, web
 from colorseason.config import Settings
-from colorseason.status.store import ClaimCheck, JobStore, connect
+from colorseason.status import ClaimCheck, JobStore, connect
 
 settings = Settings.from_env()
 
 
 @cache
-def _redis():
-    return connect(settings.redis_url)
-
-
 def _jobs() -> JobStore:
-    return JobStore(_redis(), settings.job_ttl_seconds)
+    return JobStore(connect(settings.jobs_redis_url, persistent=True), settings.job_ttl_seconds)
 
 
+@cache
 def _claims() -> ClaimCheck:
-    return ClaimCheck(_redis(), settings.claim_check_ttl_seconds)
+    return ClaimCheck(
+        connect(settings.redis_url),
+        settings.claim_check_ttl_seconds,
+        lease_seconds=settings.claim_lease_seconds,
+        done_ttl_seconds=settings.job_ttl_seconds,
+    )
 
 
 def _ready() -> None:
@@ -50,10 +52,7 @@ def analyze_or_process(request: Request) -> Response:
         body = web.read_body(request, settings.max_upload_bytes)
         event = events.from_request(request.headers, body, accept=(events.REQUESTED,))
         reply = jobs.process(event, claims=_claims(), jobs=_jobs(), settings=settings)
-        if reply is None:
-            return web.empty_response(202)
-        headers, payload = events.to_response(reply)
-        return Response(payload, status=200, headers=headers)
+        return web.empty_response(202) if reply is None else web.event_response(reply)
     html = web.wants_html(request)
     image, _ = web.read_image(request, settings.max_upload_bytes)
     from colorseason import analysis, report

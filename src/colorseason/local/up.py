@@ -222,17 +222,33 @@ def _check_free(host: str, port: int, name: str) -> None:
             ) from None
 
 
+@dataclass(frozen=True)
+class _StoreUrls:
+    redis: str
+    jobs_redis: str
+    database: str
+
+
 @contextmanager
-def _stores(database_dir: Path | None) -> Iterator[tuple[str, str]]:
-    """Redis and PostgreSQL URLs: the environment's, else embedded servers stopped on exit."""
+def _stores(database_dir: Path | None) -> Iterator[_StoreUrls]:
+    """The stores' URLs: the environment's, else embedded servers stopped on exit.
+
+    As in the functions' configuration, ``JOBS_REDIS_URL`` falls back to ``REDIS_URL``; with
+    neither, job state gets an embedded Redis of its own with an append-only file.
+    """
     from colorseason.local import embedded
 
     with ExitStack() as stack:
         redis_url = os.environ.get("REDIS_URL", "").strip()
+        jobs_redis_url = os.environ.get("JOBS_REDIS_URL", "").strip() or redis_url
         if not redis_url:
             redis_url = embedded.start_redis()
             stack.callback(embedded.stop_redis)
-            log.info("embedded redis started", extra={"url": redis_url})
+            log.info("embedded redis started", extra={"url": redis_url, "persistent": False})
+        if not jobs_redis_url:
+            jobs_redis_url = embedded.start_redis(persistent=True)
+            stack.callback(embedded.stop_redis, persistent=True)
+            log.info("embedded redis started", extra={"url": jobs_redis_url, "persistent": True})
         database_url = os.environ.get("DATABASE_URL", "").strip()
         if not database_url:
             if database_dir is not None:
@@ -240,7 +256,7 @@ def _stores(database_dir: Path | None) -> Iterator[tuple[str, str]]:
             database_url = embedded.start_postgres(database_dir)
             stack.callback(embedded.stop_postgres)
             log.info("embedded postgresql started", extra={"data_dir": str(database_dir or "")})
-        yield redis_url, database_url
+        yield _StoreUrls(redis_url, jobs_redis_url, database_url)
 
 
 def _spawn(name: str, host: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -346,7 +362,7 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
 
     processes: dict[str, subprocess.Popen[bytes]] = {}
     with ExitStack() as stack:  # unwinds in reverse: web, broker, functions, then the stores
-        redis_url, database_url = stack.enter_context(_stores(database_dir))
+        stores = stack.enter_context(_stores(database_dir))
         stack.callback(_stop, processes)
         try:
             broker = Broker(load_topology(manifests, function_urls))
@@ -363,8 +379,9 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
         origins = {web.url, web.url.replace("127.0.0.1", "localhost")}
         env = {
             **os.environ,
-            "REDIS_URL": redis_url,
-            "DATABASE_URL": database_url,
+            "REDIS_URL": stores.redis,
+            "JOBS_REDIS_URL": stores.jobs_redis,
+            "DATABASE_URL": stores.database,
             "K_SINK": urls.broker,
             "STATUS_PUBLIC_URL": urls.status,
             "RESULTS_PUBLIC_URL": urls.results,

