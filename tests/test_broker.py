@@ -28,6 +28,7 @@ from colorseason.local.broker import (
     parse_duration,
     parse_event,
 )
+from local_stack import wait_for
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -40,6 +41,7 @@ class Subscriber(ThreadingHTTPServer):
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, str], bytes]] = []
         self.script: dict[str, list[Reply]] = {}
+        self.gates: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _SubscriberHandler)
         threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True).start()
@@ -51,6 +53,10 @@ class Subscriber(ThreadingHTTPServer):
     def answer(self, path: str, *replies: Reply) -> None:
         """Answer ``path`` with ``replies`` in order; the last one repeats (default: empty 202)."""
         self.script[path] = list(replies)
+
+    def hold(self, path: str, gate: threading.Event) -> None:
+        """Answer requests to ``path`` only once ``gate`` is set (a slow subscriber)."""
+        self.gates[path] = gate
 
     def next_reply(self, path: str) -> Reply:
         with self._lock:
@@ -70,6 +76,8 @@ class _SubscriberHandler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         with self.server._lock:
             self.server.received.append((self.path, headers, body))
+        if gate := self.server.gates.get(self.path):
+            gate.wait(30)
         status, reply_headers, reply_body = self.server.next_reply(self.path)
         self.send_response(status)
         for name, value in reply_headers.items():
@@ -452,6 +460,25 @@ def test_reply_loops_are_cut(subscriber: Subscriber) -> None:
     finally:
         broker.close()
     assert len(subscriber.on("/analyze")) == 3
+
+
+def test_a_slow_subscriber_never_delays_another(
+    ingress: BrokerServer, subscriber: Subscriber
+) -> None:
+    """results stuck on a stopped database must not hold up status (each Trigger has a lane)."""
+    gate = threading.Event()
+    subscriber.hold("/results", gate)
+    try:
+        for i in range(20):  # each matches `completed` (/results) and `lifecycle` (/status)
+            status = post(ingress.ingress_url(), event_headers(COMPLETED, f"c{i}"), b"{}")
+            assert status == 202
+        wait_for(lambda: len(subscriber.on("/status")) == 20, 30, 0.05, "status's deliveries")
+        # Meanwhile results has only its own lane's threads stuck, the rest queued behind them.
+        assert len(subscriber.on("/results")) <= 4
+    finally:
+        gate.set()
+    assert ingress.broker.wait_idle(timeout=30)
+    assert len(subscriber.on("/results")) == 20
 
 
 def test_retries_then_succeeds(ingress: BrokerServer, subscriber: Subscriber) -> None:

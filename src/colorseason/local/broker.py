@@ -21,6 +21,10 @@ Knative Eventing's data plane the functions rely on:
   (ISO-8601), ``deadLetterSink`` and ``timeout``, from the Trigger's ``delivery`` when it has one,
   else the Broker's (a Trigger's delivery replaces the Broker's whole, as in Knative).
 
+- **Isolation**: each Trigger has its own delivery queue and threads (a dispatcher per
+  subscription, as in Knative), dead letters included, so one slow or failing subscriber (results
+  waiting on a stopped PostgreSQL) never delays the others' deliveries.
+
 It is not a production broker: events live in memory only (lost on exit, never written to disk,
 which is also why an inline image may travel through it), there is no authentication, no ordering
 guarantee, no CESQL, and one process does everything. Each delivery attempt is logged as one JSON
@@ -434,30 +438,47 @@ def is_retriable(status: int) -> bool:
     return status >= 500 or status in RETRIABLE_STATUSES
 
 
+class _Lane:
+    """One Trigger's deliveries: a delay queue and threads of its own, as a Knative dispatcher
+    keeps per subscription, so a slow or failing subscriber holds up only its own events."""
+
+    def __init__(self, name: str, workers: int, work: Callable[[_DelayQueue], None]) -> None:
+        self.queue = _DelayQueue()
+        self.threads = [
+            threading.Thread(target=work, args=(self.queue,), name=f"{name}-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def close(self) -> None:
+        self.queue.close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
 class Broker:
-    """Routes published events to matching Triggers' subscribers, on a pool of worker threads."""
+    """Routes published events to matching Triggers' subscribers, each Trigger on its own lane."""
 
     def __init__(
         self,
         topology: Topology,
         *,
-        workers: int = 8,
+        workers: int = 4,
         backoff_scale: float = 1.0,
         default_timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
-        """``backoff_scale`` multiplies each backoff delay: tests shrink it, 1.0 keeps the YAML."""
+        """``workers`` delivery threads per Trigger; ``backoff_scale`` multiplies each backoff
+        delay (tests and drills shrink it; 1.0 keeps the YAML)."""
         self.topology = topology
         self.backoff_scale = backoff_scale
         self.default_timeout = default_timeout
-        self._queue = _DelayQueue()
         self._pending = 0
         self._idle = threading.Condition()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"broker-{i}", daemon=True)
-            for i in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._lanes = {
+            trigger.name: _Lane(f"broker-{trigger.name}", workers, self._work)
+            for trigger in topology.triggers
+        }
 
     def publish(self, event: Event, broker: str, *, hops: int = MAX_HOPS) -> int:
         """Queue ``event`` for every matching Trigger of ``broker``; returns how many matched."""
@@ -483,17 +504,18 @@ class Broker:
 
     def close(self) -> None:
         """Stop the workers; queued and retrying deliveries are dropped (memory only)."""
-        self._queue.close()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        for lane in self._lanes.values():
+            lane.queue.close()
+        for lane in self._lanes.values():
+            lane.close()
 
     def _enqueue(self, task: _Task, delay: float = 0.0) -> None:
         with self._idle:
             self._pending += 1
-        self._queue.put(task, delay * self.backoff_scale)
+        self._lanes[task.trigger.name].queue.put(task, delay * self.backoff_scale)
 
-    def _work(self) -> None:
-        while (task := self._queue.get()) is not None:
+    def _work(self, queue: _DelayQueue) -> None:
+        while (task := queue.get()) is not None:
             try:
                 self._attempt(task)
             except Exception:  # a bug here must not kill the worker and hang every later event
