@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -183,3 +184,81 @@ def test_cors_only_for_allowed_origins(load_function) -> None:
     )
     assert preflight.status_code == 204
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+# -- long-poll -----------------------------------------------------------------------------------
+
+
+def _held_get(status, path: str, headers: dict[str, str]) -> tuple[threading.Thread, list]:
+    """GET ``path`` on a thread of its own (a client holding a long-poll)."""
+    answers: list = []
+    client = status.application.test_client()
+    thread = threading.Thread(target=lambda: answers.append(client.get(path, headers=headers)))
+    thread.start()
+    return thread, answers
+
+
+def test_a_long_poll_is_held_until_the_job_changes(status) -> None:
+    job_id = events.new_job_id()
+    deliver(status, events.started(job_id))
+    etag = status.get(f"/jobs/{job_id}").headers["ETag"]
+    holding, answers = _held_get(
+        status, f"/jobs/{job_id}", {"If-None-Match": etag, "Prefer": "wait=20"}
+    )
+    holding.join(0.5)
+    assert holding.is_alive(), "an unchanged job holds the request"
+    deliver(status, events.failed(job_id, "no_face", "No face was found"))
+    holding.join(10)
+    [response] = answers
+    assert response.status_code == 200 and response.get_json()["state"] == "failed"
+    assert response.headers["ETag"] != etag
+    assert response.headers["Preference-Applied"] == "wait=20"
+
+
+def test_a_long_poll_answers_304_when_nothing_changed(status) -> None:
+    job_id = events.new_job_id()
+    deliver(status, events.started(job_id))
+    etag = status.get(f"/jobs/{job_id}").headers["ETag"]
+    response = status.get(f"/jobs/{job_id}?wait=1", headers={"If-None-Match": etag})
+    assert response.status_code == 304 and response.get_data() == b""
+    assert response.headers["ETag"] == etag and response.headers["Preference-Applied"] == "wait=1"
+
+
+def test_a_long_poll_answers_at_once_when_the_client_is_behind(status) -> None:
+    job_id = events.new_job_id()
+    deliver(status, events.started(job_id))
+    for headers in ({"Prefer": "wait=20"}, {"Prefer": "wait=20", "If-None-Match": '"stale"'}):
+        holding, answers = _held_get(status, f"/jobs/{job_id}", headers)
+        holding.join(10)
+        assert not holding.is_alive() and answers[0].status_code == 200
+
+
+def test_a_job_deleted_during_a_long_poll_is_a_404(status) -> None:
+    job_id = events.new_job_id()
+    for event in lifecycle(job_id):
+        deliver(status, event)
+    etag = status.get(f"/jobs/{job_id}").headers["ETag"]
+    holding, answers = _held_get(
+        status, f"/jobs/{job_id}", {"If-None-Match": etag, "Prefer": "respond-async, wait=20"}
+    )
+    holding.join(0.5)
+    deliver(status, events.deleted(job_id))
+    holding.join(10)
+    assert answers[0].status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "prefer", "applied"),
+    [("", "wait=999", "wait=25"), ("?wait=7", "wait=3", "wait=7"), ("", "wait=soon", None)],
+)
+def test_wait_is_capped_and_the_query_alias_wins(status, query, prefer, applied) -> None:
+    job_id = events.new_job_id()
+    deliver(status, events.stored(job_id))  # completed: nothing will change, but no If-None-Match
+    response = status.get(f"/jobs/{job_id}{query}", headers={"Prefer": prefer})
+    assert response.status_code == 200
+    assert response.headers.get("Preference-Applied") == applied
+
+
+def test_an_unreadable_wait_query_is_a_400(status) -> None:
+    response = status.get(f"/jobs/{events.new_job_id()}?wait=soon")
+    assert response.status_code == 400 and response.get_json()["code"] == "bad_request"

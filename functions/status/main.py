@@ -3,7 +3,9 @@
     POST /            lifecycle CloudEvents (analysis.*, results.stored, results.deleted) -> 202
     POST /deadletter  events the broker gave up on -> failed for an undelivered request, else
                       the event's own meaning (colorseason.status.lifecycle); empty 202
-    GET  /jobs/{id}   -> {job_id, state, created_at, updated_at, result_url?, error?} + ETag
+    GET  /jobs/{id}   -> {job_id, state, created_at, updated_at, result_url?, error?} + ETag;
+                      with If-None-Match and `Prefer: wait=N` (or ?wait=N) held until the job
+                      changes (200) or N s pass (304), N at most 25
 
 See docs/api.md and docs/openapi/status.yaml. Configuration: colorseason.config.
 """
@@ -18,7 +20,7 @@ from colorseason import events, web
 from colorseason.config import Settings
 from colorseason.errors import NotFoundError
 from colorseason.status import lifecycle
-from colorseason.status.store import JobStore, connect
+from colorseason.status.store import WAIT_MAX_SECONDS, JobStore, connect
 
 settings = Settings.from_env()
 
@@ -48,11 +50,16 @@ def dead_letter(request: Request) -> Response:
 
 @router.route("/jobs/<job_id>", methods=["GET"])
 def get_job(request: Request, job_id: str) -> Response:
+    wait = web.wait_preference(request, WAIT_MAX_SECONDS)
     job_id = events.parse_job_id(job_id)
     job = _jobs().get(job_id) if job_id else None
+    if job is not None and wait and request.if_none_match.contains_raw(job.etag):
+        job = _jobs().wait(job.job_id, job.etag, wait)
     if job is None:
         raise NotFoundError("no such job (unknown, expired or deleted)")
     headers = {"ETag": job.etag, "Cache-Control": "no-cache"}
+    if wait is not None:
+        headers["Preference-Applied"] = f"wait={wait}"
     if job.state.running:
         headers["Retry-After"] = "1"
     if request.if_none_match.contains_raw(job.etag):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -44,8 +45,9 @@ log = logging.getLogger("colorseason.http")
 
 PROBLEM_TYPE_BASE = "https://colorseason.dev/problems/"
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
-_EXPOSED_HEADERS = "Location, ETag, Retry-After"
-_ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, If-None-Match"
+_EXPOSED_HEADERS = "Location, ETag, Retry-After, Preference-Applied"
+_ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, If-None-Match, Prefer"
+_WAIT_PREFERENCE = re.compile(r"^\s*wait\s*=\s*\"?(\d{1,9})\"?\s*$", re.IGNORECASE)
 
 Handler = Callable[..., Response]
 
@@ -167,6 +169,25 @@ def read_image(request: Request, limit: int) -> tuple[bytes, str | None]:
     if not data:
         raise BadRequestError("the upload is empty")
     return data, declared
+
+
+def wait_preference(request: Request, limit: int) -> int | None:
+    """Seconds the client is willing to wait: ``Prefer: wait=N`` (RFC 7240) or ``?wait=N``.
+
+    Capped at ``limit``; None when not asked. An unreadable ``Prefer`` is ignored, as RFC 7240
+    asks of preferences; an unreadable ``?wait`` is the caller's mistake (400).
+    """
+    if "wait" in request.args:
+        raw = request.args["wait"]
+        if not raw.isascii() or not raw.isdigit():
+            raise BadRequestError("wait must be a whole number of seconds")
+        return min(int(raw), limit)
+    for header in request.headers.getlist("Prefer"):
+        for preference in header.split(","):
+            match = _WAIT_PREFERENCE.match(preference.split(";")[0])
+            if match:
+                return min(int(match.group(1)), limit)
+    return None
 
 
 def wants_html(request: Request) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,9 +27,13 @@ from typing import Any
 import redis
 
 from colorseason.errors import StoreUnavailableError
+from colorseason.status import changes
 
 KEY_PREFIX = "colorseason:"
 SOCKET_TIMEOUT_SECONDS = 2.0
+WAIT_MAX_SECONDS = 25
+"""The longest a long-poll is held: below the Service's timeoutSeconds (30), so a held request
+always ends with status's own answer (304), never a gateway timeout."""
 
 
 class JobState(enum.StrEnum):
@@ -84,10 +89,11 @@ class Job:
         return '"' + hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest() + '"'
 
 
-# KEYS[1] the job key; ARGV: record JSON, its rank, TTL seconds. Keeps created_at and result_url
-# from the stored record; refuses to move to a rank that is not higher, but remembers a result_url
-# it did not know yet (`completed` brings it while the job stays processing; the public view, and
-# so the ETag, shows it only once completed). Returns {applied, record}.
+# KEYS[1] the job key; ARGV: record JSON, its rank, TTL seconds, the change channel, the job id.
+# Keeps created_at and result_url from the stored record; refuses to move to a rank that is not
+# higher, but remembers a result_url it did not know yet (`completed` brings it while the job stays
+# processing; the public view, and so the ETag, shows it only once completed). An applied change
+# is published (changes.py wakes the long-polls). Returns {applied, record}.
 _TRANSITION = """
 local current = redis.call('GET', KEYS[1])
 local record = cjson.decode(ARGV[1])
@@ -106,6 +112,7 @@ if current then
 end
 local encoded = cjson.encode(record)
 redis.call('SET', KEYS[1], encoded, 'EX', tonumber(ARGV[3]))
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return {1, encoded}
 """
 
@@ -144,6 +151,7 @@ class JobStore:
         self._client = client
         self._ttl = ttl_seconds
         self._transition = client.register_script(_TRANSITION)
+        self._changes = changes.ChangeFeed(client)
 
     @staticmethod
     def key(job_id: str) -> str:
@@ -180,7 +188,8 @@ class JobStore:
             record["error"] = error
         with available():
             applied, stored = self._transition(
-                keys=[self.key(job_id)], args=[json.dumps(record), state.rank, self._ttl]
+                keys=[self.key(job_id)],
+                args=[json.dumps(record), state.rank, self._ttl, changes.CHANNEL, job_id],
             )
         return bool(applied), _job(json.loads(stored))
 
@@ -192,6 +201,29 @@ class JobStore:
             return None
         job = _job(json.loads(stored))
         return None if job.state is JobState.DELETED else job
+
+    def wait(self, job_id: str, etag: str, timeout: float) -> Job | None:
+        """The job as soon as its ETag differs from ``etag``, else as it is after ``timeout`` s.
+
+        The long-poll behind ``Prefer: wait``: held on a pub/sub wake-up (:mod:`.changes`), not
+        by polling Redis. None when the job is gone (deleted or expired) meanwhile. A Redis that
+        goes away during the wait (a restart) is waited out; only if it is still down at the end
+        is the answer a 503.
+        """
+        deadline = time.monotonic() + min(timeout, WAIT_MAX_SECONDS)
+        with self._changes.watch(job_id) as changed:
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    job = self.get(job_id)
+                except StoreUnavailableError:
+                    if remaining <= 0:
+                        raise
+                    self._changes.wait(changed, min(remaining, changes.FALLBACK_POLL_SECONDS))
+                    continue
+                if job is None or job.etag != etag or remaining <= 0:
+                    return job
+                self._changes.wait(changed, remaining)
 
     def discard(self, job_id: str) -> None:
         """Forget a job that was never announced (its ``requested`` event could not be sent)."""
