@@ -39,20 +39,19 @@ RUN groupadd --system --gid 10001 colorseason \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
        --shell /usr/sbin/nologin colorseason
 COPY --from=build /opt/venv /opt/venv
-COPY functions/${FUNCTION}/main.py /app/functions/${FUNCTION}/main.py
+COPY functions/${FUNCTION}/main.py functions/${FUNCTION}/gunicorn.conf.py /app/functions/${FUNCTION}/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOME=/tmp \
     PORT=8080 \
+    FUNCTION=${FUNCTION} \
     FUNCTION_TARGET=main \
     FUNCTION_SOURCE=/app/functions/${FUNCTION}/main.py \
     FUNCTION_SIGNATURE_TYPE=http
 USER 10001:10001
 WORKDIR /app
 EXPOSE 8080
-# I/O-bound (Redis or PostgreSQL round trips): 2 workers x 4 threads = 8 concurrent requests per
-# pod, the Services' containerConcurrency (knative/base/status.yaml, results.yaml); each results
-# worker has its own connection pool.
-# --timeout matches the Services' timeoutSeconds; no access log (paths carry job ids).
-CMD ["/bin/sh", "-c", "exec gunicorn --bind \":${PORT}\" --workers 2 --threads 4 --worker-class gthread --timeout 30 --graceful-timeout 20 --no-control-socket 'functions_framework:create_app()'"]
+# Workers, threads and timeouts live in the function's gunicorn.conf.py, which `colorseason up`
+# and bench/ use too, so the function runs the same way everywhere.
+CMD ["/bin/sh", "-c", "exec gunicorn --config /app/functions/${FUNCTION}/gunicorn.conf.py --bind \":${PORT}\" 'functions_framework:create_app()'"]

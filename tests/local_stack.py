@@ -2,7 +2,8 @@
 
 The stack runs as a subprocess in its own session on free ports (``--port 0``) and is found through
 its ``--urls`` file, exactly as a script would. Stopping it sends SIGTERM and then checks the
-promise of a clean stop: exit status 0, no process of the tree left behind, no URLs file left.
+promise of a clean stop: exit status 0, no process of the tree still running the moment `up` has
+exited (not a moment later), no URLs file left.
 """
 
 from __future__ import annotations
@@ -123,6 +124,16 @@ def running_stack(
     assert not urls_file.exists(), "the URLs file outlived the stack"
 
 
+def still_running(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """Those of ``processes`` that have not exited (a zombie has: only its entry is left)."""
+    running = []
+    for process in processes:
+        with suppress(psutil.NoSuchProcess):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                running.append(process)
+    return running
+
+
 def _stop(process: subprocess.Popen[bytes], tree: list[psutil.Process], log: Path) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -134,7 +145,7 @@ def _stop(process: subprocess.Popen[bytes], tree: list[psutil.Process], log: Pat
         raise AssertionError(
             f"colorseason up did not stop on SIGTERM:\n{log.read_text()}"
         ) from None
-    _, alive = psutil.wait_procs(tree, timeout=10)
+    alive = still_running(tree)
     for leftover in alive:
         leftover.kill()
     assert not alive, f"processes outlived colorseason up: {alive}"

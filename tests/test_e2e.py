@@ -24,12 +24,13 @@ from cloudevents.http import CloudEvent
 
 from colorseason.analysis.seasons import SEASONS_BY_ID
 from colorseason.testing import sample_jpeg
-from local_stack import Stack, running_stack, wait_for
+from local_stack import Stack, running_stack, still_running, wait_for
 
 pytestmark = pytest.mark.e2e
 
 REQUESTED = "dev.colorseason.analysis.requested"
 COMPLETED = "dev.colorseason.analysis.completed"
+STORED = "dev.colorseason.results.stored"
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +56,14 @@ def get_json(url: str) -> tuple[int, Any]:
 
 
 def poll_job(
-    status_url: str, until: set[str], *, known: bool = True, timeout: float = 120
+    status_url: str,
+    until: set[str],
+    *,
+    known: bool = True,
+    timeout: float = 120,
+    interval: float = 0.5,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Poll like a client (every 0.5 s) until the job reaches a state in ``until``.
+    """Poll like a client (every 0.5 s, or ``interval``) until the job reaches a state in ``until``.
 
     ``known``: the job was created by ``POST /jobs``, so status must never answer 404 for it.
     """
@@ -72,7 +78,7 @@ def poll_job(
             seen.append(job["state"])
         return job if job["state"] in until else None
 
-    return wait_for(reached, timeout, interval=0.5, what=f"job state in {until}"), seen
+    return wait_for(reached, timeout, interval=interval, what=f"job state in {until}"), seen
 
 
 def stored_result(result_url: str, what: str = "the stored result") -> dict[str, Any]:
@@ -97,10 +103,11 @@ def submit(stack: Stack, name: str = "astronaut") -> dict[str, str]:
 
 def test_async_flow_upload_broker_poll_result_delete(stack: Stack) -> None:
     ticket = submit(stack)
-    job, seen = poll_job(ticket["status_url"], {"completed", "failed"})
+    job, seen = poll_job(ticket["status_url"], {"completed", "failed"}, interval=0.02)
     assert job["state"] == "completed", job
     assert set(seen) <= {"queued", "processing", "completed"}
-    row = stored_result(ticket["result_url"])
+    status, row = get_json(ticket["result_url"])  # at once: completed means stored
+    assert status == 200, row
     result = row["result"]
     assert result["season"]["id"] in SEASONS_BY_ID
     assert set(result["probabilities"]) == set(SEASONS_BY_ID)
@@ -112,10 +119,48 @@ def test_async_flow_upload_broker_poll_result_delete(stack: Stack) -> None:
     assert (REQUESTED, "analyze-function-trigger-0") in triggers
     assert (COMPLETED, "results-function-trigger-0") in triggers
     assert (COMPLETED, "status-function-trigger-0") in triggers
+    assert (STORED, "status-function-trigger-2") in triggers  # results' reply: now completed
     assert all(d.get("outcome") in {"delivered", "reply"} for d in stack.deliveries(subject=job_id))
 
     assert http("DELETE", ticket["result_url"])[0] == 204
     assert get_json(ticket["result_url"])[0] == 404
+
+
+def test_a_long_polling_client_hears_completed_and_finds_the_result(stack: Stack) -> None:
+    ticket = submit(stack)
+    etag, answers = None, []
+    while not answers or answers[-1][2].get("state") not in {"completed", "failed"}:
+        headers = {"Prefer": "wait=20", **({"If-None-Match": etag} if etag else {})}
+        status, response_headers, body = http("GET", ticket["status_url"], headers=headers)
+        assert status in {200, 304}, (status, body)
+        assert response_headers["Preference-Applied"] == "wait=20"
+        etag = response_headers["ETag"]
+        answers.append((status, etag, json.loads(body) if body else answers[-1][2]))
+        assert len(answers) < 50, answers
+    assert answers[-1][2]["state"] == "completed", answers
+    assert get_json(answers[-1][2]["result_url"])[0] == 200
+    changes = [a for a in answers if a[0] == 200]
+    assert len({a[1] for a in changes}) == len(changes), "each 200 is a new state"
+
+
+def test_a_duplicate_requested_never_shows_the_job_failed(stack: Stack) -> None:
+    """The broker (or a producer) delivers the same `requested` twice while it is processed."""
+    import redis
+
+    from colorseason import events
+    from colorseason.status import ClaimCheck
+    from local_stack import REDIS_URL
+
+    job_id = uuid.uuid4().hex
+    key = ClaimCheck(redis.Redis.from_url(REDIS_URL)).put(job_id, sample_jpeg("grace_hopper"))
+    headers, body = events.to_response(events.requested(job_id, claim_key=key))
+    for _ in range(2):
+        assert http("POST", stack.urls["broker"], body, headers)[0] == 202
+    status_url = f"{stack.urls['status']}/jobs/{job_id}"
+    _, seen = poll_job(status_url, {"completed"}, known=False, interval=0.02)
+    assert "failed" not in seen, seen
+    answers = stack.deliveries(subject=job_id, trigger="analyze-function-trigger-0")
+    assert [d["status"] for d in answers if d["outcome"] == "delivered"] in ([200, 202], [202, 200])
 
 
 def test_malformed_event_is_dead_lettered_and_job_failed(stack: Stack) -> None:
@@ -224,19 +269,29 @@ def test_postgres_outage_is_bridged_by_broker_retries(
 def test_embedded_servers_start_and_stop_without_leftovers(tmp_path: Path) -> None:
     """The default for a user: no REDIS_URL / DATABASE_URL, results kept in --database-dir."""
     database_dir = tmp_path / "db"
-    env = {"REDIS_URL": None, "DATABASE_URL": None}
+    env = {"REDIS_URL": None, "JOBS_REDIS_URL": None, "DATABASE_URL": None}
     with running_stack(tmp_path / "up", env, ["--database-dir", str(database_dir)]) as stack:
         ticket = submit(stack)
         job, _ = poll_job(ticket["status_url"], {"completed", "failed"})
         assert job["state"] == "completed", job
         assert stored_result(ticket["result_url"])["job_id"] == ticket["job_id"]
-        (started,) = [r for r in stack.records() if r.get("message") == "embedded redis started"]
-    socket_file = started["url"].removeprefix("unix://")
-    assert not Path(socket_file).parent.exists(), "the embedded Redis left its directory"
-    leftovers = [
-        process.info
-        for process in psutil.process_iter(["pid", "cmdline"])
-        if any(socket_file in part for part in process.info["cmdline"] or [])
-    ]
-    assert not leftovers, f"the embedded Redis outlived colorseason up: {leftovers}"
+        started = [r for r in stack.records() if r.get("message") == "embedded redis started"]
+        assert sorted(r["persistent"] for r in started) == [False, True]  # photos, job state
+        servers = [
+            process
+            for process in psutil.process_iter(["cmdline"])
+            for record in started
+            if record["url"].removeprefix("unix://") in " ".join(process.info["cmdline"] or [])
+        ]
+        postmaster = [
+            process
+            for process in psutil.process_iter(["cmdline"])
+            if str(database_dir) in " ".join(process.info["cmdline"] or [])
+        ]
+        assert len(servers) == 2 and postmaster
+    # running_stack returned once `up` exited: by then its servers must be gone too.
+    assert not still_running(servers + postmaster), "embedded servers outlived colorseason up"
+    for record in started:
+        socket_dir = Path(record["url"].removeprefix("unix://")).parent
+        assert not socket_dir.exists(), "an embedded Redis left its directory"
     assert (database_dir / "PG_VERSION").exists()  # the one thing the user asked to keep

@@ -22,7 +22,7 @@ import fnmatch
 import hashlib
 import json
 import re
-import shlex
+import runpy
 import shutil
 import subprocess
 import sys
@@ -157,13 +157,12 @@ def _dockerfile(name: str) -> str:
     return (ROOT / "functions" / name / "Dockerfile").read_text("utf-8")
 
 
-def _gunicorn_args(name: str) -> dict[str, str]:
-    cmd = re.search(r"exec gunicorn (.+?)'functions_framework", _dockerfile(name))
+def _gunicorn(name: str) -> dict[str, Any]:
+    """The settings of functions/<name>/gunicorn.conf.py, which the image's CMD must load."""
+    cmd = re.search(r"exec gunicorn (.+?)'functions_framework:create_app\(\)'", _dockerfile(name))
     assert cmd, f"the {name} Dockerfile does not start gunicorn with functions_framework"
-    words = shlex.split(cmd.group(1).replace('\\"', ""))
-    return {
-        w: words[i + 1] for i, w in enumerate(words) if w.startswith("--") and i + 1 < len(words)
-    }
+    assert f"--config /app/functions/{name}/gunicorn.conf.py" in cmd.group(1)
+    return runpy.run_path(str(ROOT / "functions" / name / "gunicorn.conf.py"))
 
 
 # --- the offline checks and yamllint ------------------------------------------------------------
@@ -693,14 +692,16 @@ def test_the_web_pool_dockerfile_builds_only_status_or_results(function: str, bu
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_gunicorn_matches_the_service(name: str) -> None:
     """Worker x thread slots equal containerConcurrency (analyze: one, plus one queued)."""
-    args, pod = _gunicorn_args(name), _pod(_services()[name])
-    slots = int(args["--workers"]) * int(args["--threads"])
+    settings, pod = _gunicorn(name), _pod(_services()[name])
+    slots = settings["workers"] * settings["threads"]
     if name == "analyze":
         assert slots == 1, "one MediaPipe graph per process, not thread-safe: 1 worker, 1 thread"
         assert pod["containerConcurrency"] == 2
     else:
+        assert settings["worker_class"] == "gthread"
         assert slots == pod["containerConcurrency"]
-    assert int(args["--timeout"]) == pod["timeoutSeconds"]
+    assert settings["timeout"] == pod["timeoutSeconds"]
+    assert settings["control_socket_disable"] is True
 
 
 def test_the_analyze_pool_opts_out_of_onnxruntime_telemetry() -> None:

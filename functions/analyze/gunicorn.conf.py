@@ -1,4 +1,10 @@
-"""gunicorn hooks for the analyze image (flags stay on the command line in the Dockerfile).
+"""gunicorn settings of the analyze image; `colorseason up` and bench/ run the function with them.
+
+One worker, one thread: the pipeline is CPU-bound and one MediaPipe graph is not thread-safe, so a
+pod handles one image at a time and Knative scales pods (containerConcurrency 2, target 1). No
+preload: the graph must be built in the worker, after the fork (DESIGN.md §4). ``timeout`` matches
+the Service's timeoutSeconds; no access log (paths carry job ids). The bind address comes from
+the command line (``:$PORT`` in the image).
 
 Each worker is pinned to one CPU. MediaPipe's graph keeps helper threads busy-waiting on every CPU
 it may run on: unpinned, one worker burns two cores of CPU time for the work of one, which counts
@@ -8,6 +14,12 @@ against the pod's CPU limit and slows its neighbours. Pinned, a worker is as fas
 """
 
 import os
+
+workers = 1
+threads = 1
+timeout = 30
+graceful_timeout = 20
+control_socket_disable = True
 
 
 def post_fork(server, worker) -> None:

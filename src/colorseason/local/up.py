@@ -6,8 +6,9 @@ One process tree, started in dependency order and stopped in reverse:
    (:mod:`colorseason.local.embedded`).
 2. The local broker (:mod:`colorseason.local.broker`) on this process's threads, its socket bound
    first so that its ingress URL can be each function's ``K_SINK``.
-3. The three functions, each a functions-framework process on its own loopback port, exactly as
-   its container runs it; ``up`` waits for every ``/health/readiness``.
+3. The three functions, each under gunicorn on its own loopback port with its image's settings
+   (``functions/<name>/gunicorn.conf.py``: workers, threads, timeouts); ``up`` waits for every
+   ``/health/readiness``.
 4. The web page, served here with ``/config.json`` naming the function URLs and ``/i18n.json``
    carrying the report's words from :mod:`colorseason.i18n`.
 
@@ -15,12 +16,14 @@ Ports: ``--port P`` puts the web page on P, the broker on P+1 and analyze, statu
 P+2, P+3, P+4; ``--port 0`` picks free ports for all (what tests use). Only when everything
 answers are the URLs printed and, with ``--urls FILE``, written as JSON. Ctrl-C or SIGTERM stops
 the functions, the broker and the embedded servers, removes their temporary directories and the
-URLs file: only a ``--database-dir`` the user chose stays on disk.
+URLs file: only a ``--database-dir`` the user chose stays on disk. ``up`` returns only once every
+process it started (function workers, embedded servers) has exited.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import mimetypes
@@ -260,17 +263,34 @@ def _stores(database_dir: Path | None) -> Iterator[_StoreUrls]:
 
 
 def _spawn(name: str, host: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    source = functions_dir() / name / "main.py"
-    if not source.is_file():
-        raise StartupError(f"{source} not found: run from a source checkout of colorseason")
-    command = [sys.executable, "-m", "functions_framework", "--target", "main"]
-    command += ["--source", str(source), "--host", host, "--port", str(port)]
-    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+    """The function under gunicorn with its image's settings (functions/<name>/gunicorn.conf.py).
+
+    In a process group of its own, so a Ctrl-C reaches only `up`, which then stops the functions
+    in order rather than all at once.
+    """
+    directory = functions_dir() / name
+    source, settings = directory / "main.py", directory / "gunicorn.conf.py"
+    for path in (source, settings):
+        if not path.is_file():
+            raise StartupError(f"{path} not found: run from a source checkout of colorseason")
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    command = [sys.executable, "-m", "gunicorn", "--config", str(settings), "--bind", bind]
+    command.append("functions_framework:create_app()")
+    env = {**env, "FUNCTION_TARGET": "main", "FUNCTION_SOURCE": str(source)}
+    env["FUNCTION_SIGNATURE_TYPE"] = "http"
+    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, process_group=0)
 
 
 def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    """SIGTERM every function (gunicorn stops gracefully), then SIGKILL what is still running."""
+    """SIGTERM every function (gunicorn stops its workers gracefully), SIGKILL what is still
+    running after STOP_TIMEOUT_SECONDS, and return only once every process of theirs has exited,
+    workers included."""
+    import psutil
+
+    tree: list[psutil.Process] = []
     for process in processes.values():
+        with contextlib.suppress(psutil.Error):
+            tree += psutil.Process(process.pid).children(recursive=True)
         if process.poll() is None:
             process.terminate()
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
@@ -281,6 +301,11 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             log.warning("function did not stop; killing it", extra={"function": name})
             process.kill()
             process.wait()
+    _, alive = psutil.wait_procs(tree, timeout=max(0.1, deadline - time.monotonic()))
+    for leftover in alive:
+        with contextlib.suppress(psutil.Error):
+            leftover.kill()
+    psutil.wait_procs(alive, timeout=5)
 
 
 def _ready(url: str) -> bool:
