@@ -607,8 +607,13 @@ def test_every_function_runs_locked_down_with_memory_tmp(name: str) -> None:
 
 def test_network_policies_keep_each_store_to_its_functions() -> None:
     policies = _objects("knative", "NetworkPolicy")
+    stores = {  # what the store pods are labelled (knative/base/networkpolicies.yaml)
+        "photos": {"app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "redis-photos"},
+        "jobs": {"app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "redis-jobs"},
+        "postgresql": {"app.kubernetes.io/name": "postgresql"},
+    }
 
-    def egress_ports(function: str) -> set[int]:
+    def reached_by(function: str) -> set[str]:
         (policy,) = (
             p
             for p in policies.values()
@@ -616,14 +621,25 @@ def test_network_policies_keep_each_store_to_its_functions() -> None:
             == function
             and "Egress" in p["spec"]["policyTypes"]
         )
-        return {port["port"] for rule in policy["spec"]["egress"] for port in rule["ports"]}
+        labels = [
+            peer["podSelector"].get("matchLabels", {})
+            for rule in policy["spec"]["egress"]
+            for peer in rule["to"]
+            if "namespaceSelector" not in peer
+        ]
+        return {name for name, selector in stores.items() if selector in labels}
 
-    assert 5432 not in egress_ports("analyze") and 6379 in egress_ports("analyze")
-    assert 5432 not in egress_ports("status") and 6379 in egress_ports("status")
-    assert 6379 not in egress_ports("results") and 5432 in egress_ports("results")
+    assert reached_by("analyze") == {"photos", "jobs"}
+    assert reached_by("status") == {"jobs"}  # status never sees a photo
+    assert reached_by("results") == {"postgresql"}
 
     def allowed_into(store: str) -> set[str]:
-        policy = policies[f"{store}-ingress"]
+        (policy,) = (
+            p
+            for p in policies.values()
+            if p["spec"]["podSelector"].get("matchLabels") == stores[store]
+            and "Ingress" in p["spec"]["policyTypes"]
+        )
         names: set[str] = set()
         for rule in policy["spec"]["ingress"]:
             for peer in rule["from"]:
@@ -634,7 +650,8 @@ def test_network_policies_keep_each_store_to_its_functions() -> None:
                     names.update(expression["values"])
         return names
 
-    assert allowed_into("redis") == {"analyze", "status"}
+    assert allowed_into("photos") == {"analyze"}
+    assert allowed_into("jobs") == {"analyze", "status"}
     assert allowed_into("postgresql") == {"results"}
 
 
