@@ -66,7 +66,7 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
 
     def on_console(message: ConsoleMessage) -> None:
-        # A 404 while results catches up with status is expected (the page retries it).
+        # A refused request the page retries (a 503 in the outage test) logs this line.
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             problems.append(f"console: {message.text}")
 
@@ -86,7 +86,12 @@ def http_status(method: str, url: str) -> int:
         return error.code
 
 
-def test_upload_result_korean_screenshot_delete(page: Page) -> None:
+def test_upload_result_korean_screenshot_delete(page: Page, stack: Stack) -> None:
+    polls: list[dict[str, str]] = []
+    page.on(
+        "request",
+        lambda r: r.url.startswith(stack.urls["status"] + "/jobs/") and polls.append(r.headers),
+    )
     photo = {"name": "astronaut.jpg", "mimeType": "image/jpeg", "buffer": sample_jpeg()}
     with page.expect_response(lambda r: r.url.endswith("/jobs")) as submitted:
         page.set_input_files("#file", files=[photo])  # from memory: nothing touches disk
@@ -95,6 +100,9 @@ def test_upload_result_korean_screenshot_delete(page: Page) -> None:
 
     card = page.locator("#result")
     expect(card).to_be_visible(timeout=60_000)
+    # It long-polls: each status request asks to be held, and from the second on names the ETag.
+    assert polls and all(h.get("prefer") == "wait=25" for h in polls), polls
+    assert all("if-none-match" in h for h in polls[1:]), polls
     expect(page.locator("#season-name")).not_to_be_empty()
     assert page.locator("#measured li").count() == 4
     assert page.locator("#palette .row.best .swatch").count() >= 4
@@ -114,6 +122,32 @@ def test_upload_result_korean_screenshot_delete(page: Page) -> None:
     page.click("#delete")
     expect(page.locator("#deleted")).to_be_visible()
     assert http_status("GET", ticket["result_url"]) == 404
+
+
+def test_the_page_rides_out_a_status_outage(page: Page, stack: Stack) -> None:
+    """Transient 503s (and lost connections) from status: "reconnecting…", never an error."""
+    refusals = {"left": 3}
+
+    def outage(route) -> None:
+        if refusals["left"] and route.request.method == "GET":
+            refusals["left"] -= 1
+            problem = {"code": "store_unavailable", "status": 503, "title": "down", "detail": "-"}
+            route.fulfill(
+                status=503,
+                headers={"Access-Control-Allow-Origin": "*", "Retry-After": "1"},
+                content_type="application/problem+json",
+                body=json.dumps(problem),
+            )
+        else:
+            route.continue_()
+
+    page.route(stack.urls["status"] + "/jobs/*", outage)
+    photo = {"name": "astronaut.jpg", "mimeType": "image/jpeg", "buffer": sample_jpeg()}
+    page.set_input_files("#file", files=[photo])
+    expect(page.locator("#state")).to_have_text("Reconnecting…", timeout=30_000)
+    expect(page.locator("#result")).to_be_visible(timeout=60_000)
+    assert refusals["left"] == 0
+    expect(page.locator("#error")).to_be_hidden()
 
 
 def test_camera_capture_reports_a_failed_job(page: Page) -> None:

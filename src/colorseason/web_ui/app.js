@@ -1,10 +1,13 @@
-// colorseason web page: photo -> async job -> poll status every 0.5 s -> result card.
+// colorseason web page: photo -> async job -> long-poll status -> result card.
 // Plain JS, no build step. It calls the function URLs from /config.json like any HTTP client.
 // The photo stays in memory (a Blob): it is never stored by this page.
 "use strict";
 
-const POLL_MS = 500;
+const POLL_MS = 500; // the polling contract, for a status that does not hold requests
+const LONG_POLL_S = 25; // status holds a request until the job changes, at most this long
 const POLL_LIMIT_MS = 180000;
+// Transient trouble (a 5xx, a 429, no network): wait longer each time, up to the last step.
+const RETRY_MS = [500, 1000, 2000, 4000, 8000];
 
 // Words of this page only; the report's words (families, palette, advice...) come from
 // /i18n.json, which `colorseason up` builds from colorseason.i18n.
@@ -19,6 +22,7 @@ const UI = {
     processing: "Analysing your colours…",
     uploading: "Uploading…",
     fetching: "Preparing your result…",
+    reconnecting: "Reconnecting…",
     season: "Your season",
     runner_up: "Runner-up",
     confidence: "confidence",
@@ -41,6 +45,7 @@ const UI = {
     processing: "컬러를 분석하는 중…",
     uploading: "업로드 중…",
     fetching: "결과를 준비하는 중…",
+    reconnecting: "다시 연결하는 중…",
     season: "나의 퍼스널 컬러",
     runner_up: "차선 시즌",
     confidence: "신뢰도",
@@ -153,13 +158,15 @@ async function submit(blob) {
 
   const form = new FormData();
   form.append("image", blob, "photo.jpg");
-  let ticket;
-  try {
-    const response = await fetch(`${state.config.analyze}/jobs`, { method: "POST", body: form });
-    if (response.status !== 202) return fail(await problem(response));
-    ticket = await response.json();
-  } catch {
-    return fail({ key: "network" });
+  let ticket = null;
+  // A 503 from POST /jobs left nothing behind (no photo, no job), so sending again is safe.
+  for (let attempt = 0; !ticket; attempt++) {
+    const response = await send(`${state.config.analyze}/jobs`, { method: "POST", body: form });
+    if (run !== state.run) return;
+    if (response?.status === 202) ticket = await response.json();
+    else if (response && !transient(response.status)) return fail(await problem(response));
+    else if (attempt + 1 >= RETRY_MS.length) return fail(response ? await problem(response) : { key: "network" });
+    else await reconnect(attempt, "uploading");
   }
   form.delete("image"); // drop our reference to the photo as soon as it is uploaded
   state.resultUrl = ticket.result_url;
@@ -167,51 +174,84 @@ async function submit(blob) {
   await poll(ticket, run);
 }
 
+// Long-poll: with the job's ETag in If-None-Match and Prefer: wait, status answers as soon as
+// the job changes (or 304 after LONG_POLL_S). A status that does not hold requests (no
+// Preference-Applied) is polled every POLL_MS instead.
 async function poll(ticket, run) {
   const started = Date.now();
+  let etag = null;
+  let failures = 0;
+  let phase = "queued";
   while (run === state.run) {
     if (Date.now() - started > POLL_LIMIT_MS) return fail({ key: "timeout" });
-    let job = null;
-    try {
-      const response = await fetch(ticket.status_url, { cache: "no-store" });
-      if (response.ok) job = await response.json();
-      else if (response.status !== 404) return fail(await problem(response));
-    } catch {
-      // a blip: keep polling until the time limit
-    }
+    const headers = { Prefer: `wait=${LONG_POLL_S}` };
+    if (etag) headers["If-None-Match"] = etag;
+    const response = await send(ticket.status_url, { cache: "no-store", headers });
     if (run !== state.run) return;
-    if (job?.state === "completed") return fetchResult(job.result_url || ticket.result_url, run, started);
-    if (job?.state === "failed") return fail(job.error || { key: "failed" });
-    if (job?.state === "processing") setStatus("processing");
-    await sleep(POLL_MS);
+    if (response?.ok || response?.status === 304) {
+      failures = 0;
+      const held = response.headers.has("Preference-Applied");
+      if (response.status !== 304) {
+        const job = await response.json();
+        if (run !== state.run) return;
+        etag = response.headers.get("ETag");
+        if (job.state === "completed") return fetchResult(job.result_url || ticket.result_url, run, started);
+        if (job.state === "failed") return fail(job.error || { key: "failed" });
+        phase = job.state === "processing" ? "processing" : "queued";
+        setStatus(phase);
+      }
+      if (!held) await sleep(POLL_MS);
+    } else if (response && response.status !== 404 && !transient(response.status)) {
+      return fail(await problem(response));
+    } else {
+      // A 404 cannot follow the 202 (analyze writes the job first), but is waited out too.
+      await reconnect(failures++, phase);
+    }
   }
 }
 
+// completed means stored: the row is there. Only transient trouble is retried here.
 async function fetchResult(url, run, started) {
   setStatus("fetching");
   state.resultUrl = url;
-  // status may hear "completed" a moment before results has stored the row: retry 404s.
-  while (run === state.run && Date.now() - started < POLL_LIMIT_MS) {
-    try {
-      const response = await fetch(url, { cache: "no-store" });
-      if (response.ok) {
-        const body = await response.json();
-        if (run !== state.run) return;
-        state.result = body.result ?? body;
-        state.statusKey = null;
-        renderResult(state.result);
-        $("deleted").hidden = true;
-        $("delete").disabled = false;
-        show("result");
-        return;
-      }
-      if (response.status !== 404) return fail(await problem(response));
-    } catch {
-      // keep trying until the time limit
+  for (let failures = 0; run === state.run && Date.now() - started < POLL_LIMIT_MS; failures++) {
+    const response = await send(url, { cache: "no-store" });
+    if (run !== state.run) return;
+    if (response?.ok) {
+      const body = await response.json();
+      if (run !== state.run) return;
+      state.result = body.result ?? body;
+      state.statusKey = null;
+      renderResult(state.result);
+      $("deleted").hidden = true;
+      $("delete").disabled = false;
+      show("result");
+      return;
     }
-    await sleep(POLL_MS);
+    if (response && response.status !== 404 && !transient(response.status)) return fail(await problem(response));
+    await reconnect(failures, "fetching");
   }
   if (run === state.run) fail({ key: "timeout" });
+}
+
+// fetch() that answers null for a network error instead of throwing.
+async function send(url, options) {
+  try {
+    return await fetch(url, options);
+  } catch {
+    return null;
+  }
+}
+
+function transient(status) {
+  return status >= 500 || status === 429 || status === 408;
+}
+
+// Say "reconnecting…", wait the attempt's backoff, then show what we were doing again.
+async function reconnect(attempt, resume) {
+  setStatus("reconnecting");
+  await sleep(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
+  if (resume) setStatus(resume);
 }
 
 async function deleteResult() {
