@@ -1,11 +1,15 @@
 """Benchmarks of the three functions over HTTP on loopback (numbers, not pass/fail).
 
     uv run python bench/functions.py [analyze|status|results|all] [--seconds N] [--workers N]
+        [--rate R] [--connections C,C,...]
 
-- analyze: ``POST /`` with a 2 MP JPEG to functions-framework under gunicorn (N workers, one
-  thread each); median / p90 latency and throughput, for each worker count up to ``--workers``.
-- status: ``GET /jobs/{id}`` at a fixed 500 requests/s from a second process (an open-loop load
-  generator on keep-alive connections), p50 / p99 / max latency.
+Each function runs under gunicorn with its image's settings (functions/<name>/gunicorn.conf.py).
+
+- analyze: ``POST /`` with a 2 MP JPEG (N workers, one thread each); median / p90 latency and
+  throughput, for each worker count up to ``--workers``.
+- status: ``GET /jobs/{id}`` at a fixed rate (``--rate``, default 2000/s) from a second process
+  (an open-loop load generator on C keep-alive connections, for each C of ``--connections``),
+  p50 / p99 / max latency counted from when each request was due.
 - results: ``completed`` events POSTed to the function; idempotent inserts per second (half of the
   events are replays, as a broker's at-least-once delivery produces).
 
@@ -19,11 +23,11 @@ import http.client
 import multiprocessing
 import os
 import platform
+import runpy
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -55,8 +59,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(name: str, workers: int = 1, threads: int = 1, **env: str):
-    """Run functions/<name>/main.py under gunicorn on a loopback port until the block ends."""
+def serve(name: str, workers: int | None = None, **env: str):
+    """Run functions/<name>/main.py under gunicorn, configured as its image is (``workers``
+    overrides the configuration), on a loopback port until the block ends."""
     port = free_port()
     environment = {
         **os.environ,
@@ -68,13 +73,12 @@ def serve(name: str, workers: int = 1, threads: int = 1, **env: str):
         **env,
     }
     command = [
-        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-        "--log-level", "warning", "functions_framework:create_app()",
+        sys.executable, "-m", "gunicorn", "--config", str(ROOT / "functions" / name /
+        "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
     ]  # fmt: skip
-    hooks = ROOT / "functions" / name / "gunicorn.conf.py"
-    if hooks.exists():  # the image's own gunicorn hooks (analyze: one CPU per worker)
-        command[3:3] = ["--config", str(hooks)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    command.append("functions_framework:create_app()")
     process = subprocess.Popen(command, env=environment, cwd=ROOT)
     try:
         deadline = time.monotonic() + 120
@@ -142,50 +146,57 @@ def bench_analyze(seconds: float, max_workers: int) -> None:
             )
 
 
-def _status_load(port: int, path: str, rate: float, seconds: float, queue) -> None:
-    """Open loop: request i is due at i/rate s; latency counts from when it was due."""
-    pool_size = 8
-    local = threading.local()  # one keep-alive connection per load thread, never shared
+def _status_load(port: int, path: str, rate: float, seconds: float, connections: int, queue):
+    """Open loop: request i is due at i/rate s, on connection i mod ``connections``; latency
+    counts from when it was due, so queueing (in the client or the server) shows."""
     total = int(rate * seconds)
-    start = time.perf_counter() + 0.1
+    start = time.perf_counter() + 0.2
 
-    def one(i: int) -> float:
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        if not hasattr(local, "conn"):
-            local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        status, _ = request(port, "GET", path, connection=local.conn)
-        assert status == 200, status
-        return (time.perf_counter() - due) * 1000
+    def one_connection(k: int) -> list[float]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        latencies = []
+        for i in range(k, total, connections):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            status, _ = request(port, "GET", path, connection=conn)
+            assert status == 200, status
+            latencies.append((time.perf_counter() - due) * 1000)
+        return latencies
 
-    with ThreadPoolExecutor(pool_size) as pool:
-        queue.put(list(pool.map(one, range(total), chunksize=1)))
+    with ThreadPoolExecutor(connections) as pool:
+        queue.put([x for part in pool.map(one_connection, range(connections)) for x in part])
 
 
-def bench_status(seconds: float) -> None:
+def bench_status(seconds: float, rate: float = 2000.0, connections: tuple[int, ...] = (8,)):
+    """GET /jobs/{id} on the status function, for each number of load connections."""
     import redis
 
     from colorseason.status import JobState, JobStore
 
     job_id = uuid.uuid4().hex
     JobStore(redis.Redis.from_url(REDIS_URL), 600).advance(job_id, JobState.PROCESSING)
-    with serve("status", workers=2, threads=4) as port:  # as the image runs it
+    settings = runpy.run_path(str(ROOT / "functions" / "status" / "gunicorn.conf.py"))
+    shape = f"{settings['workers']} worker(s) x {settings['threads']} threads"
+    with serve("status") as port:  # as the image runs it
         for _ in range(200):
             request(port, "GET", f"/jobs/{job_id}")
-        queue = multiprocessing.Queue()
-        loader = multiprocessing.Process(
-            target=_status_load, args=(port, f"/jobs/{job_id}", 500.0, seconds, queue)
-        )
-        loader.start()
-        latencies = queue.get()
-        loader.join()
-    print(
-        f"status: GET /jobs/{{id}} at 500 req/s for {seconds:.0f} s (2 workers x 4 threads):"
-        f" p50 {percentile(latencies, 50):.2f} ms, p99 {percentile(latencies, 99):.2f} ms,"
-        f" max {max(latencies):.2f} ms ({len(latencies)} requests)"
-    )
+        for count in connections:
+            queue = multiprocessing.Queue()
+            loader = multiprocessing.Process(
+                target=_status_load, args=(port, f"/jobs/{job_id}", rate, seconds, count, queue)
+            )
+            loader.start()
+            latencies = queue.get()
+            loader.join()
+            print(
+                f"status: GET /jobs/{{id}} at {rate:.0f} req/s for {seconds:.0f} s ({shape}),"
+                f" {count} connections: p50 {percentile(latencies, 50):.2f} ms,"
+                f" p99 {percentile(latencies, 99):.2f} ms, max {max(latencies):.2f} ms"
+                f" ({len(latencies)} requests)",
+                flush=True,
+            )
 
 
 def bench_results(seconds: float) -> None:
@@ -197,7 +208,7 @@ def bench_results(seconds: float) -> None:
         "probabilities": {"soft-summer": 1.0},
         "model": {"version": "bench"},
     }
-    with serve("results", workers=2, threads=4, DATABASE_SCHEMA=schema) as port:  # as the image
+    with serve("results", DATABASE_SCHEMA=schema) as port:  # as the image runs it
 
         def sender(_: int) -> int:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -220,7 +231,7 @@ def bench_results(seconds: float) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     print(
         f"results: {stored / elapsed:.0f} new rows/s, {2 * stored / elapsed:.0f} events/s"
-        f" (half replays) over {elapsed:.1f} s (2 workers x 4 threads, 4 clients)"
+        f" (half replays) over {elapsed:.1f} s (as its image runs it, 4 clients)"
     )
 
 
@@ -231,12 +242,16 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2, help="analyze: up to this many workers")
+    parser.add_argument("--rate", type=float, default=2000.0, help="status: requests per second")
+    parser.add_argument(
+        "--connections", default="1,2,4,8,32", help="status: load connections, comma-separated"
+    )
     args = parser.parse_args()
     print(machine())
     if args.which in ("analyze", "all"):
         bench_analyze(args.seconds, args.workers)
     if args.which in ("status", "all"):
-        bench_status(args.seconds)
+        bench_status(args.seconds, args.rate, tuple(int(c) for c in args.connections.split(",")))
     if args.which in ("results", "all"):
         bench_results(args.seconds)
 
