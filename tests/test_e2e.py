@@ -8,8 +8,6 @@ PostgreSQL), and the tests speak HTTP and CloudEvents to the URLs it writes.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -23,6 +21,7 @@ from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent
 
 from colorseason.analysis.seasons import SEASONS_BY_ID
+from colorseason.local.servers import PostgresServer
 from colorseason.testing import sample_jpeg
 from local_stack import Stack, running_stack, still_running, wait_for
 
@@ -217,23 +216,11 @@ def throwaway_postgres() -> Iterator[tuple[str, Any]]:
 
     Never the machine's server: other tests and helpers use that one.
     """
-    import pgserver
-
-    directory = Path(tempfile.mkdtemp(prefix="colorseason-e2e-pg-"))
-    server = pgserver.get_server(directory, cleanup_mode="stop")
-    restart = {"server": server}
-
-    def control(action: str) -> None:
-        if action == "stop":
-            restart["server"].cleanup()
-        else:
-            restart["server"] = pgserver.get_server(directory, cleanup_mode="stop")
-
+    server = PostgresServer().start()
     try:
-        yield server.get_uri(), control
+        yield server.url, lambda action: server.stop() if action == "stop" else server.start()
     finally:
-        restart["server"].cleanup()
-        shutil.rmtree(directory, ignore_errors=True)
+        server.close()
 
 
 @pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")  # pgserver's lock directory
@@ -253,6 +240,7 @@ def test_postgres_outage_is_bridged_by_broker_retries(
             what="results to fail while PostgreSQL is down (and the broker to retry)",
         )
         assert get_json(ticket["result_url"])[0] >= 500  # results cannot answer either
+        assert get_json(ticket["status_url"])[1]["state"] in {"queued", "processing"}
         postgres("start")
         row = stored_result(
             ticket["result_url"], "the row stored by a retry once PostgreSQL is back"

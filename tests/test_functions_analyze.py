@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import threading
+import uuid
 
 import numpy as np
 import pytest
@@ -232,6 +233,16 @@ def test_inline_photos_need_no_redis(load_function, photo: bytes, mode: str) -> 
         response = deliver(analyze, event, structured=mode == "data_base64")
     assert response.status_code == 200
     assert reply_event(response)["type"] == events.COMPLETED
+
+
+def test_a_canonical_uuid_job_id_is_answered_in_normal_form(analyze, photo: bytes) -> None:
+    event = _requested_via_claim_check(photo)
+    job_id = event["subject"]
+    event["subject"] = str(uuid.UUID(job_id)).upper()
+    event.data["job_id"] = event["subject"]
+    reply = reply_event(deliver(analyze, event))
+    assert reply["type"] == events.COMPLETED
+    assert reply["subject"] == reply.data["job_id"] == job_id
 
 
 def test_pipeline_errors_are_failed_replies_not_http_errors(analyze, photo: bytes) -> None:

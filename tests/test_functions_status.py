@@ -184,6 +184,8 @@ def test_cors_only_for_allowed_origins(load_function) -> None:
     )
     assert preflight.status_code == 204
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Prefer" in preflight.headers["Access-Control-Allow-Headers"]  # long-polls
+    assert "Preference-Applied" in allowed.headers["Access-Control-Expose-Headers"]
 
 
 # -- long-poll -----------------------------------------------------------------------------------
