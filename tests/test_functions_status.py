@@ -235,6 +235,23 @@ def test_a_long_poll_answers_at_once_when_the_client_is_behind(status) -> None:
         assert not holding.is_alive() and answers[0].status_code == 200
 
 
+def test_past_its_cap_a_process_answers_long_polls_at_once(load_function) -> None:
+    """Held polls keep threads, the broker's deliveries need some: past the cap, clients poll."""
+    status = load_function("status", LONG_POLL_MAX_HELD="1")
+    job_id = events.new_job_id()
+    deliver(status, events.started(job_id))
+    etag = status.get(f"/jobs/{job_id}").headers["ETag"]
+    headers = {"If-None-Match": etag, "Prefer": "wait=20"}
+    holding, answers = _held_get(status, f"/jobs/{job_id}", headers)
+    holding.join(0.5)
+    assert holding.is_alive()
+    declined = status.get(f"/jobs/{job_id}", headers=headers)  # answered at once
+    assert declined.status_code == 304 and "Preference-Applied" not in declined.headers
+    assert deliver(status, events.stored(job_id)).status_code == 202  # deliveries still go in
+    holding.join(10)
+    assert answers[0].status_code == 200 and answers[0].headers["Preference-Applied"] == "wait=20"
+
+
 def test_a_job_deleted_during_a_long_poll_is_a_404(status) -> None:
     job_id = events.new_job_id()
     for event in lifecycle(job_id):

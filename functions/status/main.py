@@ -5,7 +5,8 @@
                       the event's own meaning (colorseason.status.lifecycle); empty 202
     GET  /jobs/{id}   -> {job_id, state, created_at, updated_at, result_url?, error?} + ETag;
                       with If-None-Match and `Prefer: wait=N` (or ?wait=N) held until the job
-                      changes (200) or N s pass (304), N at most 25
+                      changes (200) or N s pass (304), N at most 25; a process already holding
+                      LONG_POLL_MAX_HELD answers at once, without Preference-Applied
 
 See docs/api.md and docs/openapi/status.yaml. Configuration: colorseason.config.
 """
@@ -27,7 +28,11 @@ settings = Settings.from_env()
 
 @cache
 def _jobs() -> JobStore:
-    return JobStore(connect(settings.jobs_redis_url, persistent=True), settings.job_ttl_seconds)
+    return JobStore(
+        connect(settings.jobs_redis_url, persistent=True),
+        settings.job_ttl_seconds,
+        max_held=settings.long_poll_max_held,
+    )
 
 
 router = web.Router("status", settings, readiness=lambda: _jobs().ping())
@@ -53,12 +58,13 @@ def get_job(request: Request, job_id: str) -> Response:
     wait = web.wait_preference(request, WAIT_MAX_SECONDS)
     job_id = events.parse_job_id(job_id)
     job = _jobs().get(job_id) if job_id else None
+    applied = wait is not None  # also when the client is behind: no need to hold then
     if job is not None and wait and request.if_none_match.contains_raw(job.etag):
-        job = _jobs().wait(job.job_id, job.etag, wait)
+        applied, job = _jobs().wait(job.job_id, job.etag, wait)
     if job is None:
         raise NotFoundError("no such job (unknown, expired or deleted)")
     headers = {"ETag": job.etag, "Cache-Control": "no-cache"}
-    if wait is not None:
+    if applied:
         headers["Preference-Applied"] = f"wait={wait}"
     if job.state.running:
         headers["Retry-After"] = "1"

@@ -21,6 +21,10 @@ variable                    default                    used by / meaning
                                                        renewed while it runs; a redelivery takes
                                                        over after this long without renewal
 ``JOB_TTL_SECONDS``         ``86400``                  analyze, status: life of a job's state
+``LONG_POLL_MAX_HELD``      ``32``                     status: long-polls one process holds at once
+                                                       (each keeps a thread: half of its 64); past
+                                                       that a long-poll is answered at once, without
+                                                       ``Preference-Applied``, and the client polls
 ``RESULT_RETENTION_DAYS``   ``30``                     results: ``expires_at`` of a stored result
 ``INLINE_IMAGE_MAX_BYTES``  ``0`` (always claim check) analyze: images up to this size travel
                                                        inside the event (memory-only brokers only)
@@ -71,6 +75,7 @@ class Settings:
     claim_check_ttl_seconds: int = 600
     claim_lease_seconds: int = 10
     job_ttl_seconds: int = 86400
+    long_poll_max_held: int = 32
     result_retention_days: int = 30
     inline_image_max_bytes: int = 0
     cors_allow_origins: tuple[str, ...] = ()
@@ -97,6 +102,7 @@ class Settings:
             ),
             claim_lease_seconds=max(1, _int(env, "CLAIM_LEASE_SECONDS", cls.claim_lease_seconds)),
             job_ttl_seconds=_int(env, "JOB_TTL_SECONDS", cls.job_ttl_seconds),
+            long_poll_max_held=_int(env, "LONG_POLL_MAX_HELD", cls.long_poll_max_held),
             result_retention_days=_int(env, "RESULT_RETENTION_DAYS", cls.result_retention_days),
             inline_image_max_bytes=_int(env, "INLINE_IMAGE_MAX_BYTES", cls.inline_image_max_bytes),
             cors_allow_origins=origins,

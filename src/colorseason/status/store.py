@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,11 +148,12 @@ def connect(url: str | None, *, persistent: bool = False) -> redis.Redis:
 class JobStore:
     """Job state with one-way transitions (see the module docstring)."""
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int = 86400) -> None:
+    def __init__(self, client: redis.Redis, ttl_seconds: int = 86400, max_held: int = 32) -> None:
         self._client = client
         self._ttl = ttl_seconds
         self._transition = client.register_script(_TRANSITION)
         self._changes = changes.ChangeFeed(client)
+        self._holds = threading.BoundedSemaphore(max(1, max_held))
 
     @staticmethod
     def key(job_id: str) -> str:
@@ -202,15 +204,26 @@ class JobStore:
         job = _job(json.loads(stored))
         return None if job.state is JobState.DELETED else job
 
-    def wait(self, job_id: str, etag: str, timeout: float) -> Job | None:
-        """The job as soon as its ETag differs from ``etag``, else as it is after ``timeout`` s.
+    def wait(self, job_id: str, etag: str, timeout: float) -> tuple[bool, Job | None]:
+        """``(held, job)``: the job as soon as its ETag differs from ``etag``, else as it is after
+        ``timeout`` s; ``held`` False (and the job as it is now) when this process already holds
+        ``max_held`` waits.
 
         The long-poll behind ``Prefer: wait``: held on a pub/sub wake-up (:mod:`.changes`), not
-        by polling Redis. None when the job is gone (deleted or expired) meanwhile. A Redis that
-        goes away during the wait (a restart) is waited out; only if it is still down at the end
-        is the answer a 503.
+        by polling Redis. Each hold keeps a request thread, so the cap leaves the rest of them to
+        the broker's deliveries and to plain polls: past it, clients poll instead. The job is None
+        when it is gone (deleted or expired) meanwhile. A Redis that goes away during the wait (a
+        restart) is waited out; only if it is still down at the end is the answer a 503.
         """
-        deadline = time.monotonic() + min(timeout, WAIT_MAX_SECONDS)
+        if not self._holds.acquire(blocking=False):
+            return False, self.get(job_id)
+        try:
+            return True, self._hold(job_id, etag, min(timeout, WAIT_MAX_SECONDS))
+        finally:
+            self._holds.release()
+
+    def _hold(self, job_id: str, etag: str, timeout: float) -> Job | None:
+        deadline = time.monotonic() + timeout
         with self._changes.watch(job_id) as changed:
             while True:
                 remaining = deadline - time.monotonic()
