@@ -8,7 +8,8 @@ core anyway, which one process fills. The threads are for long-polls: each held 
 the other half always serve the broker's deliveries and plain polls. 64 = the Service's
 containerConcurrency; Knative adds pods as held requests grow (knative/base/status.yaml).
 ``timeout`` matches the Service's timeoutSeconds; no access log (paths carry job ids). The bind
-address comes from the command line (``:$PORT`` in the image). Measured: docs/benchmarks.md (bench/functions.py status).
+address comes from the command line (``:$PORT`` in the image). Measured: docs/benchmarks.md
+(bench/functions.py status).
 """
 
 workers = 1
