@@ -20,7 +20,8 @@ linear retries 5 s apart more each time, ~7 h, so nothing is scaled down).
 - duplicate: 30 trials of one `requested` delivered twice at once (through the broker to up's
   analyze, and straight to a second analyze process, as to a second pod): trials that show failed.
 - latency: submit -> completed as a long-polling client sees it (and as a 0.5 s poller does).
-- status: GET /jobs/{id} at 2,000 req/s on 1, 2, 4, 8 and 32 connections (bench/functions.py).
+- status: GET /jobs/{id} at 1,000 and 2,000 req/s on 1, 2, 8 and 32 connections
+  (bench/functions.py).
 
 Bounded: each drill stops waiting at a deadline and reports what had not finished as stuck.
 """
@@ -512,7 +513,7 @@ def drill_latency(workdir: Path, jobs: int = 50) -> None:
 
 
 def drill_status(seconds: float) -> None:
-    print("\n## status: GET /jobs/{id} at 2,000 req/s, by number of load connections", flush=True)
+    print("\n## status: GET /jobs/{id} at 1,000 and 2,000 req/s, by load connections", flush=True)
     from colorseason.local.servers import RedisServer
 
     server = RedisServer(persistent=True).start()
@@ -522,7 +523,8 @@ def drill_status(seconds: float) -> None:
         import functions as function_bench
 
         function_bench.REDIS_URL = server.url
-        function_bench.bench_status(seconds, 2000.0, (1, 2, 4, 8, 32))
+        for rate in (1000.0, 2000.0):
+            function_bench.bench_status(seconds, rate, (1, 2, 8, 32))
     finally:
         server.close()
 

@@ -21,8 +21,8 @@ variable                    default                    used by / meaning
                                                        renewed while it runs; a redelivery takes
                                                        over after this long without renewal
 ``JOB_TTL_SECONDS``         ``86400``                  analyze, status: life of a job's state
-``LONG_POLL_MAX_HELD``      ``32``                     status: long-polls one process holds at once
-                                                       (each keeps a thread: half of its 64); past
+``LONG_POLL_MAX_HELD``      ``16``                     status: long-polls one worker holds at once
+                                                       (each keeps a thread: half of its 32); past
                                                        that a long-poll is answered at once, without
                                                        ``Preference-Applied``, and the client polls
 ``RESULT_RETENTION_DAYS``   ``30``                     results: ``expires_at`` of a stored result
@@ -75,7 +75,7 @@ class Settings:
     claim_check_ttl_seconds: int = 600
     claim_lease_seconds: int = 10
     job_ttl_seconds: int = 86400
-    long_poll_max_held: int = 32
+    long_poll_max_held: int = 16
     result_retention_days: int = 30
     inline_image_max_bytes: int = 0
     cors_allow_origins: tuple[str, ...] = ()

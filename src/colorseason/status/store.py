@@ -148,7 +148,7 @@ def connect(url: str | None, *, persistent: bool = False) -> redis.Redis:
 class JobStore:
     """Job state with one-way transitions (see the module docstring)."""
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int = 86400, max_held: int = 32) -> None:
+    def __init__(self, client: redis.Redis, ttl_seconds: int = 86400, max_held: int = 16) -> None:
         self._client = client
         self._ttl = ttl_seconds
         self._transition = client.register_script(_TRANSITION)
