@@ -559,5 +559,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # A SIGTERM unwinds like Ctrl-C, so every server and stack the drill started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with suppress(KeyboardInterrupt):
         main()
