@@ -59,7 +59,8 @@ def get_job(request: Request, job_id: str) -> Response:
     job_id = events.parse_job_id(job_id)
     job = _jobs().get(job_id) if job_id else None
     applied = wait is not None  # also when the client is behind: no need to hold then
-    if job is not None and wait and request.if_none_match.contains_raw(job.etag):
+    known = request.if_none_match  # `*` names no state to wait for a change from
+    if job is not None and wait and not known.star_tag and known.contains_raw(job.etag):
         applied, job = _jobs().wait(job.job_id, job.etag, wait)
     if job is None:
         raise NotFoundError("no such job (unknown, expired or deleted)")
