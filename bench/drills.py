@@ -497,7 +497,8 @@ def drill_latency(workdir: Path, jobs: int = 50) -> None:
                 assert code == 202, code
                 ticket = json.loads(body)
                 status, etag, state = Client(ticket["status_url"]), None, None
-                while state not in TERMINAL:
+                deadline = started + 60
+                while state not in TERMINAL and time.monotonic() < deadline:
                     headers = {}
                     if mode == "long-poll":
                         headers = {"Prefer": LONG_POLL, **({"If-None-Match": etag} if etag else {})}
@@ -508,8 +509,10 @@ def drill_latency(workdir: Path, jobs: int = 50) -> None:
                         etag, state = answer.get("ETag"), json.loads(body)["state"]
                     if mode != "long-poll" and state not in TERMINAL:
                         time.sleep(0.5)
-                took.append(time.monotonic() - started)
-            print(f"{mode}: {percentiles(took)}", flush=True)
+                if state in TERMINAL:
+                    took.append(time.monotonic() - started)
+            unfinished = (jobs if mode == "long-poll" else jobs // 2) - len(took)
+            print(f"{mode}: {percentiles(took)}; unfinished after 60 s: {unfinished}", flush=True)
 
 
 def drill_status(seconds: float) -> None:
