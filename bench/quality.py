@@ -141,7 +141,10 @@ def _matching_face(boxes: list[list[float]], centre: tuple[float, float]) -> int
 
 def _features(result: dict[str, Any]) -> list[float]:
     """The model's input features for a result, from its measured colours."""
-    lab = {part: np.array(result["measurements"][part]["lab"]) for part in ("skin", "eyes", "hair", "lips")}
+    lab = {
+        part: np.array(result["measurements"][part]["lab"])
+        for part in ("skin", "eyes", "hair", "lips")
+    }
     measured = Measurements(
         lab["skin"], lab["eyes"], lab["hair"], lab["lips"], False, 0.0, 0.0, 0.0
     )
@@ -216,12 +219,14 @@ def _card_level(bgr: np.ndarray, box: tuple[float, float, float, float]) -> floa
     Paper reflects about twice what fair skin does: the card is pasted at 1.6 times the face's
     luminance, but no brighter than survives exposure ×1.4 unclipped (a card turned slightly
     away from the light), so that every variant keeps its card."""
-    height, width = bgr.shape[:2]
+    width = bgr.shape[1]
     x0, y0, x1, y1 = (int(v) for v in box)
     if max(x0, width - x1) < 0.6 * (x1 - x0):
         return None
     face = SRGB8_TO_LINEAR[bgr[y0:y1, x0:x1, ::-1]] @ LUMINANCE
-    skin = np.percentile(face, 75)  # the box holds eyes, brows and shadow too: skin is its light part
+    skin = np.percentile(
+        face, 75
+    )  # the box holds eyes, brows and shadow too: skin is its light part
     return float(np.clip(1.6 * skin, 0.2, 0.65))
 
 
@@ -308,9 +313,7 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
         and abs(ranks[a] - ranks[b]) >= CLEAR_PAIR_RANKS
     ]
     # The lighter tone (lower rank) must have the higher ITA°.
-    in_order = [
-        (outcome[a]["ita"] > outcome[b]["ita"]) == (ranks[a] < ranks[b]) for a, b in pairs
-    ]
+    in_order = [(outcome[a]["ita"] > outcome[b]["ita"]) == (ranks[a] < ranks[b]) for a, b in pairs]
 
     groups: dict[str, list[str]] = defaultdict(list)
     for label in outcome:
@@ -318,9 +321,7 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     group_rows = {
         person: {
             "photos": len(labels),
-            "lightness_spread": float(
-                np.ptp([outcome[label]["skin_lab"][0] for label in labels])
-            ),
+            "lightness_spread": float(np.ptp([outcome[label]["skin_lab"][0] for label in labels])),
             "families": Counter(outcome[label]["family"] for label in labels),
         }
         for person, labels in groups.items()
@@ -334,9 +335,7 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
                     yield row, variant
 
     judged = list(variant_rows("cast", "exposure", "jpeg", "downscale"))
-    agreement = [
-        v[mode].get("family") == row["original"][mode]["family"] for row, v in judged
-    ]
+    agreement = [v[mode].get("family") == row["original"][mode]["family"] for row, v in judged]
     cast_delta = [
         d for row, v in variant_rows("cast") if (d := _delta_e(v[mode], row["original"][mode]))
     ]
@@ -362,7 +361,8 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     card_rows = [
         (row, by_name)
         for row in analysed
-        if "error" not in (by_name := {v["name"]: v[mode] for v in row["variants"]}).get(
+        if "error"
+        not in (by_name := {v["name"]: v[mode] for v in row["variants"]}).get(
             "card", {"error": "none"}
         )
     ]
@@ -415,8 +415,9 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
                 for other in groups[people[label]]
                 if other != label
             ]
-        reliability.append({"bucket": f"{low:.2f}–{min(high, 1):.2f}", "n": len(agree),
-                            "agreement": _share(agree)})
+        reliability.append(
+            {"bucket": f"{low:.2f}–{min(high, 1):.2f}", "n": len(agree), "agreement": _share(agree)}
+        )
 
     references = Counter(outcome[label]["reference"] for label in outcome)
     return {
@@ -484,7 +485,8 @@ def calibration(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         variants = [
             v["corrected"]["features"]
             for v in row["variants"]
-            if v["kind"] in ("cast", "exposure", "jpeg", "downscale") and "error" not in v["corrected"]
+            if v["kind"] in ("cast", "exposure", "jpeg", "downscale")
+            and "error" not in v["corrected"]
         ]
         if variants:
             group = unwrap(np.array([base, *variants]))
@@ -498,7 +500,9 @@ def calibration(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     medians = unwrap(np.array(person_medians))
     pooled = np.concatenate(deviations)
     return {
-        "centre": dict(zip(FEATURE_NAMES, np.median(medians, axis=0).round(3).tolist(), strict=True)),
+        "centre": dict(
+            zip(FEATURE_NAMES, np.median(medians, axis=0).round(3).tolist(), strict=True)
+        ),
         "photo_noise": dict(
             zip(FEATURE_NAMES, np.sqrt((pooled**2).mean(axis=0)).round(3).tolist(), strict=True)
         ),
@@ -596,8 +600,9 @@ def markdown(rows: list[dict[str, Any]], summaries: dict[str, dict[str, Any]]) -
         outcome = row["original"]["corrected"]
         face = row["face"]
         if "error" in outcome:
-            lines.append(f"| {face['label']} | {_fmt(face['tone_rank'])} | `{outcome['error']}` "
-                         "| | | | | |")
+            lines.append(
+                f"| {face['label']} | {_fmt(face['tone_rank'])} | `{outcome['error']}` | | | | | |"
+            )
             continue
         lab = " ".join(f"{v:.1f}" for v in outcome["skin_lab"])
         lines.append(
@@ -645,8 +650,11 @@ def main() -> None:
         print(json.dumps(calibration(rows), indent=1))
     if args.json:
         args.json.write_text(
-            json.dumps({"model": MODEL_VERSION, "rows": rows, "summary": summaries},
-                       default=_jsonable, indent=1)
+            json.dumps(
+                {"model": MODEL_VERSION, "rows": rows, "summary": summaries},
+                default=_jsonable,
+                indent=1,
+            )
         )
 
 

@@ -190,18 +190,22 @@ def scale_skin_lightness(bgr: np.ndarray, mask: np.ndarray, factor: float) -> np
 
 
 def paste_white_card(
-    bgr: np.ndarray, face_box: tuple[float, float, float, float], level: float = 0.55
+    bgr: np.ndarray,
+    face_box: tuple[float, float, float, float],
+    level: float = 0.55,
+    side: str | None = None,
 ) -> np.ndarray:
     """The photo with a sheet of white paper held beside the face at jaw height.
 
     The card is a slightly tilted rectangle of neutral reflectance ``level`` (linear light) under
-    the photo's own light, with the gentle shading and sensor noise of a real one. It goes on the
-    side of the face with more room and shrinks to fit the frame.
+    the photo's own light, with the gentle shading and sensor noise of a real one. It goes on
+    ``side`` ("left" or "right" in the image) or on the side of the face with more room, and
+    shrinks to fit the frame.
     """
     height, width = bgr.shape[:2]
     x0, y0, x1, y1 = face_box
     face_width, face_height = x1 - x0, y1 - y0
-    right = (x0 + x1) / 2 < width / 2
+    right = (x0 + x1) / 2 < width / 2 if side is None else side == "right"
     room = (width - x1) if right else x0
     card_width = min(0.9 * face_width, 0.8 * room)
     card_height = min(1.25 * card_width, 0.9 * height)

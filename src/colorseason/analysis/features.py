@@ -160,7 +160,9 @@ def _at_exposure(lab: np.ndarray, factor: float) -> np.ndarray:
 def feature_vector(m: Measurements, exposure: float = 1.0) -> np.ndarray:
     """The model input: one float32 row in ``FEATURE_NAMES`` order, for the photo as measured or
     as if its exposure were ``exposure`` times the estimate (for weighing an unsure exposure)."""
-    skin, hair, eyes, lips = (_at_exposure(lab, exposure) for lab in (m.skin, m.hair, m.eyes, m.lips))
+    skin, hair, eyes, lips = (
+        _at_exposure(lab, exposure) for lab in (m.skin, m.hair, m.eyes, m.lips)
+    )
     _, skin_hue = chroma_hue(skin)
     _, lip_hue = chroma_hue(lips)
     skin_y, hair_y, eye_y = (

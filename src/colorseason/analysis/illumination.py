@@ -225,14 +225,12 @@ def _keep_skin_skin(skin: np.ndarray, chroma: np.ndarray) -> np.ndarray:
 def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
     """Estimate the light and the exposure of the face whose landmarks are ``points``."""
     skin = surface_colour(regions.skin)
-    skin_luminance, skin_chroma = float(skin @ LUMINANCE), log_chroma(skin)
+    skin_chroma = log_chroma(skin)
 
     eyes = references.find_eye_whites(
         regions.sclera, regions.iris, regions.skin, references.eye_openness(points)
     )
-    teeth = references.find_teeth(
-        regions.teeth, regions.lips, references.mouth_openness(points)
-    )
+    teeth = references.find_teeth(regions.teeth, regions.lips, references.mouth_openness(points))
     scene = grey_pixel_chroma(regions.surround, skin_chroma)
     chroma, pixels = _white_balance_chroma(scene, eyes)
     reference = "eyes" if eyes is not None else "scene" if scene is not None else "none"

@@ -7,8 +7,8 @@ per-thread MediaPipe graphs. Each stage is timed; the timings travel in the resu
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -126,7 +126,15 @@ def analyze(
     measured = clock.run("measure", features.measure, pixels, light.gains, light.log_exposure_sd)
     probabilities, dimensions = clock.run("model", _predict, measured, light.log_exposure_sd)
     issues = clock.run(
-        "quality", quality.assess, image, found, light, measured, pixels.skin, detail_bgr, pixels.face_box
+        "quality",
+        quality.assess,
+        image,
+        found,
+        light,
+        measured,
+        pixels.skin,
+        detail_bgr,
+        pixels.face_box,
     )
 
     ranked = np.argsort(-probabilities)

@@ -3,7 +3,7 @@
 Each issue has a stable ``code`` (API), an English ``message`` with actionable advice, and a
 penalty; the quality score is the product of (1 - penalty) over the issues, and the diagnosis'
 confidence is multiplied by it. Thresholds were set on the package test photos and their degraded
-variants (see bench/robustness.py).
+variants (tests/test_pipeline.py).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ illumination stage weighs them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -75,6 +76,8 @@ _CARD_ASPECT = 3.0
 # light, near the grey axis (a warm 2700 K lamp seen as daylight is about 0.9 away).
 _CARD_LIGHT_AGREEMENT = 0.3
 _CARD_MAX_CHROMA = 0.9
+# A card's pixels lie within this fraction of its brightest tenth (shading across a flat sheet).
+_CARD_LEVEL_BAND = 0.92
 # Its edge: this share of the pixels just outside it at least this much darker than the card.
 _CARD_EDGE_STEP = 0.9
 _CARD_EDGE_SHARE = 0.6
@@ -88,6 +91,23 @@ def _local_sd(values: np.ndarray, size: int = 3) -> np.ndarray:
     mean = cv2.blur(values, (size, size))
     square = cv2.blur(values * values, (size, size))
     return np.sqrt(np.maximum(square - mean * mean, 0.0))
+
+
+def _candidate_regions(candidate: np.ndarray, luminance: np.ndarray) -> Iterator[np.ndarray]:
+    """Each connected region of ``candidate`` (uint8 mask), and the brightest part of each cut
+    free: a card in front of an equally flat, slightly darker backdrop joins it in the mask,
+    and its own level separates it again."""
+    count, labels = cv2.connectedComponents(candidate, connectivity=4)
+    for label in range(1, count):
+        region = labels == label
+        yield region
+        level = float(np.percentile(luminance[region], 90))
+        brightest = (region & (luminance >= _CARD_LEVEL_BAND * level)).astype(np.uint8)
+        brightest = cv2.morphologyEx(brightest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        parts, part_labels = cv2.connectedComponents(brightest, connectivity=4)
+        if parts > 1 and np.count_nonzero(brightest) < np.count_nonzero(region):
+            for part in range(1, parts):
+                yield part_labels == part
 
 
 def find_white_card(
@@ -121,23 +141,25 @@ def find_white_card(
         & (chroma[..., 0] < skin_red - _CARD_LESS_RED_THAN_SKIN)
     ).astype(np.uint8)
     candidate = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     head_ring = cv2.dilate(surround.head.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     best: tuple[float, np.ndarray] | None = None
-    for label in range(1, count):
-        left, top, box_width, box_height, area = stats[label]
+    for region in _candidate_regions(candidate, luminance):
+        left, top, box_width, box_height = cv2.boundingRect(region.astype(np.uint8))
+        area = int(np.count_nonzero(region))
         if not _CARD_AREA[0] * face_area <= area <= _CARD_AREA[1] * face_area:
             continue
         centre_x, centre_y = left + box_width / 2, top + box_height / 2
         face_width, face_height = x1 - x0, y1 - y0
         beside = min(abs(centre_x - x0), abs(centre_x - x1)) <= _CARD_REACH * face_width
-        if not (beside and y0 + 0.3 * face_height <= centre_y <= y1 + _CARD_BELOW_CHIN * face_height):
+        if not (
+            beside and y0 + 0.3 * face_height <= centre_y <= y1 + _CARD_BELOW_CHIN * face_height
+        ):
             continue
         # A region cut by the frame (a wall, a window, a shirt) has lost its shape: not a card.
         edges = (left == 0, top == 0, left + box_width == width, top + box_height == height)
-        if any(edge and at_photo_edge for edge, at_photo_edge in zip(edges, surround.touches)):
+        cut = zip(edges, surround.touches, strict=True)
+        if any(edge and at_photo_edge for edge, at_photo_edge in cut):
             continue
-        region = labels == label
         # A wall behind the head wraps round it; a card in front may touch it only briefly.
         if np.count_nonzero(region & head_ring) > 0.15 * np.sqrt(area) * 4:
             continue

@@ -238,11 +238,12 @@ def _surround(
     small = cv2.resize(bgr[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_AREA)
     small_head = cv2.resize(head, size, interpolation=cv2.INTER_NEAREST) > 0
     small_hair = cv2.resize(hair, size, interpolation=cv2.INTER_NEAREST) > 0
-    fx0, fy0, fx1, fy1 = ((v - o) * shrink for v, o in zip(face_box, (sx0, sy0, sx0, sy0)))
+    origin = (sx0, sy0, sx0, sy0)
+    fx0, fy0, fx1, fy1 = ((v - o) * shrink for v, o in zip(face_box, origin, strict=True))
     return Surround(
         bgr=small,
         head=small_head,
         hair_reach=small_hair,
-        face_box=(int(fx0), int(fy0), int(round(fx1)), int(round(fy1))),
+        face_box=(int(fx0), int(fy0), round(fx1), round(fy1)),
         touches=(sx0 == 0, sy0 == 0, sx1 == bgr.shape[1], sy1 == bgr.shape[0]),
     )
