@@ -49,6 +49,7 @@ def face(
         hair_from_brows=False,
         cheek_lightness_gap=0.0,
         raw_skin_lightness=skin[0],
+        lightness_sd=0.0,
     )
     return feature_vector(measured)[0]
 
@@ -78,7 +79,7 @@ def test_committed_model_passes_the_checker() -> None:
 
 def test_outputs_are_probabilities_and_bounded_dimensions() -> None:
     rng = np.random.default_rng(7)
-    reference = face((61.8, 9.6, 17.1))
+    reference = face((64.5, 16.7, 17.5))
     # Plausible faces and absurd ones (measurement failures) alike.
     batch = np.concatenate(
         [
@@ -95,7 +96,7 @@ def test_outputs_are_probabilities_and_bounded_dimensions() -> None:
 
 
 def test_one_vector_gives_unbatched_outputs() -> None:
-    probabilities, dimensions = model.predict(face((61.8, 9.6, 17.1)))
+    probabilities, dimensions = model.predict(face((64.5, 16.7, 17.5)))
     assert probabilities.shape == (len(SEASON_IDS),)
     assert dimensions.shape == (len(model.DIMENSIONS),)
     with pytest.raises(ValueError):
@@ -104,7 +105,7 @@ def test_one_vector_gives_unbatched_outputs() -> None:
 
 def test_hue_angles_wrap_around() -> None:
     """A cool pink lip measured at 358° is 2° below 0°, the same as -2°."""
-    row = face((61.8, 9.6, 17.1), lips=(50, 20, -0.7))
+    row = face((64.5, 16.7, 17.5), lips=(50, 20, -0.7))
     hue = FEATURE_NAMES.index("lip_hue")
     assert row[hue] > 350
     wrapped = row.copy()
@@ -124,18 +125,31 @@ def test_each_prototype_is_its_own_season(builder) -> None:
     assert list(np.argmax(probabilities, axis=1)) == list(range(len(SEASON_IDS)))
 
 
-def test_reference_face_is_neutral_and_uncertain() -> None:
-    """The Korean adult average the model is centred on sits in the middle: no strong claim."""
-    probabilities, dimensions = model.predict(face((61.8, 9.6, 17.1)))
-    np.testing.assert_allclose(dimensions, 0, atol=0.05)
+def test_reference_face_is_neutral_and_uncertain(builder) -> None:
+    """The typical photographed face the model is centred on sits in the middle: no claim."""
+    centre, _ = builder.feature_centre_scale()
+    probabilities, dimensions = model.predict(centre)
+    np.testing.assert_allclose(dimensions, 0, atol=1e-5)
     assert model.undertone(float(dimensions[0])) == "neutral"
     assert probabilities.max() < 0.3
     assert SEASON_IDS[int(np.argmax(probabilities))] in ("soft-summer", "soft-autumn")
 
 
+def test_the_reference_face_is_a_face(builder) -> None:
+    """Its colours are those of a photographed face: the features of the skin, hair, eyes and
+    lips that the centre describes come back as the centre."""
+    reference = builder.REFERENCE_FACE
+    saturation, hue = reference["skin_saturation"], np.radians(reference["skin_hue"])
+    chroma = saturation * (reference["skin_L"] + 16)
+    row = face((reference["skin_L"], chroma * np.cos(hue), chroma * np.sin(hue)))
+    for name in ("skin_L", "skin_hue", "skin_saturation"):
+        assert row[FEATURE_NAMES.index(name)] == pytest.approx(reference[name], abs=0.05)
+    assert row[FEATURE_NAMES.index("skin_ita")] == pytest.approx(reference["skin_ita"], abs=3)
+
+
 def test_fair_pink_skin_with_light_hair_is_summer() -> None:
     probabilities, dimensions = model.predict(
-        face((70, 12, 12), hair=(50, 4, 12), eyes=(45, -2, -6), lips=(55, 22, 8))
+        face((72, 20, 11), hair=(52, 4, 10), eyes=(45, -2, -6), lips=(58, 30, 6))
     )
     assert max(families(probabilities), key=families(probabilities).get) == "summer"
     assert dimensions[0] < 0 and dimensions[1] < 0
@@ -144,7 +158,7 @@ def test_fair_pink_skin_with_light_hair_is_summer() -> None:
 
 def test_golden_skin_is_spring_or_autumn() -> None:
     probabilities, dimensions = model.predict(
-        face((65, 8, 22), hair=(30, 8, 14), eyes=(32, 7, 14), lips=(52, 22, 15))
+        face((64, 12, 27), hair=(30, 8, 14), eyes=(30, 7, 14), lips=(52, 28, 18))
     )
     warm = families(probabilities)
     assert warm["spring"] + warm["autumn"] > 0.9
@@ -153,8 +167,10 @@ def test_golden_skin_is_spring_or_autumn() -> None:
 
 
 def test_warmer_skin_raises_the_warm_families() -> None:
-    yellowness = np.linspace(10, 26, 9)
-    probabilities, dimensions = model.predict(np.stack([face((62, 9.6, b)) for b in yellowness]))
+    """Turning the skin's hue from pink (30°) to golden (62°) at the same chroma."""
+    hues = np.radians(np.linspace(30, 62, 9))
+    skins = [(64.5, 24 * np.cos(hue), 24 * np.sin(hue)) for hue in hues]
+    probabilities, dimensions = model.predict(np.stack([face(skin) for skin in skins]))
     warm = probabilities[:, WARM].sum(axis=1)
     assert np.all(np.diff(warm) > 0)
     assert np.all(np.diff(dimensions[:, 0]) > 0)
@@ -163,7 +179,7 @@ def test_warmer_skin_raises_the_warm_families() -> None:
 
 def test_darker_hair_and_eyes_raise_depth() -> None:
     lightness = np.linspace(60, 12, 9)
-    rows = [face((62, 9.6, 17.1), hair=(value, 3, 5), eyes=(value, 4, 8)) for value in lightness]
+    rows = [face((64.5, 16.7, 17.5), hair=(value, 3, 5), eyes=(value, 4, 8)) for value in lightness]
     _, dimensions = model.predict(np.stack(rows))
     assert np.all(np.diff(dimensions[:, 1]) > 0)
 

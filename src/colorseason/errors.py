@@ -65,6 +65,14 @@ class FaceTooSmallError(ColorseasonError):
     title = "The face is too small to measure"
 
 
+class FaceNotFoundError(ColorseasonError):
+    """The caller asked for a face number the photo does not have."""
+
+    code = "face_not_found"
+    status = 422
+    title = "No such face in the photo"
+
+
 class FaceHiddenError(ColorseasonError):
     code = "face_hidden"
     status = 422

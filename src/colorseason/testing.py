@@ -65,8 +65,8 @@ def sample_jpeg(
     return encode(image, ".jpg", quality)
 
 
-# Synthetic variants: the degradations the pipeline must survive (issue 2, "What it must reach").
-# Light and exposure act on linear RGB, where light mixes; the results are 8-bit BGR again.
+# Synthetic variants: the degradations the pipeline must survive (docs/benchmarks.md). Light and
+# exposure act on linear RGB, where light mixes; the results are 8-bit BGR again.
 
 CASTS_RGB: dict[str, tuple[float, float, float]] = {
     "warm": (1.0, 0.80, 0.55),
@@ -134,11 +134,92 @@ DOWNSCALE = 0.25
 
 
 def degraded_variants(bgr: np.ndarray) -> Iterator[tuple[str, str, np.ndarray]]:
-    """(kind, name, image) for each degradation the season family must survive (issue 2): the
-    casts, the exposures, one JPEG round trip at ``JPEG_QUALITY`` and a ``DOWNSCALE``."""
+    """(kind, name, image) for each degradation the season family must survive: the casts, the
+    exposures, one JPEG round trip at ``JPEG_QUALITY`` and a ``DOWNSCALE``."""
     for name, gains in CASTS_RGB.items():
         yield "cast", name, apply_cast(bgr, gains)
     for factor in EXPOSURES:
         yield "exposure", f"exposure ×{factor:g}", apply_exposure(bgr, factor)
     yield "jpeg", f"JPEG q{JPEG_QUALITY}", recompress(bgr, JPEG_QUALITY)
     yield "downscale", f"downscale {DOWNSCALE:.0%}", downscale(bgr, DOWNSCALE)
+
+
+# Changes to one face's skin alone (eyes, brows, lips, hair and background untouched): the
+# pipeline must read a warmer skin as warmer and a darker skin as darker, whatever else it uses.
+
+
+def skin_mask(bgr: np.ndarray, face: int | None = None) -> np.ndarray:
+    """A soft mask (float32, 0-1, H x W) of one face's skin: the face outline without the eyes,
+    brows and lips, feathered so that no new edge appears."""
+    from colorseason.analysis import landmarks, regions
+
+    points = landmarks.detect(bgr, face).points[:, :2]
+    mask = np.zeros(bgr.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points[list(regions.FACE_OVAL)]).astype(np.int32)], 255)
+    for part in (*regions.EYES, regions.LIPS_OUTER, regions.RIGHT_BROW, regions.LEFT_BROW):
+        hull = cv2.convexHull(np.round(points[list(part)]).astype(np.int32))
+        cv2.fillConvexPoly(mask, hull, 0)
+    face_width = float(np.ptp(points[:, 0]))
+    sigma = max(1.0, face_width / 60)
+    return cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), sigma)
+
+
+def _blend(bgr: np.ndarray, changed_linear_bgr: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    linear = _to_linear(bgr)
+    weight = mask[..., None]
+    return _to_srgb8(linear * (1 - weight) + changed_linear_bgr * weight)
+
+
+def shift_skin_hue(bgr: np.ndarray, mask: np.ndarray, degrees: float) -> np.ndarray:
+    """The photo with the masked skin's CIELAB hue angle turned by ``degrees`` (positive: towards
+    yellow, a warmer undertone; negative: towards pink), lightness and chroma kept."""
+    from colorseason.analysis.colorspace import lab_to_linear_rgb, linear_rgb_to_lab
+
+    lab = linear_rgb_to_lab(_to_linear(bgr)[..., ::-1])
+    angle = np.radians(degrees)
+    a, b = lab[..., 1].copy(), lab[..., 2].copy()
+    lab[..., 1] = a * np.cos(angle) - b * np.sin(angle)
+    lab[..., 2] = a * np.sin(angle) + b * np.cos(angle)
+    return _blend(bgr, lab_to_linear_rgb(lab)[..., ::-1], mask)
+
+
+def scale_skin_lightness(bgr: np.ndarray, mask: np.ndarray, factor: float) -> np.ndarray:
+    """The photo with the masked skin reflecting ``factor`` times the light (below 1: darker
+    skin under the same light, the eyes and everything else unchanged)."""
+    return _blend(bgr, _to_linear(bgr) * np.float32(factor), mask)
+
+
+def paste_white_card(
+    bgr: np.ndarray,
+    face_box: tuple[float, float, float, float],
+    level: float = 0.55,
+    side: str | None = None,
+) -> np.ndarray:
+    """The photo with a sheet of white paper held beside the face at jaw height.
+
+    The card is a slightly tilted rectangle of neutral reflectance ``level`` (linear light) under
+    the photo's own light, with the gentle shading and sensor noise of a real one. It goes on
+    ``side`` ("left" or "right" in the image) or on the side of the face with more room, and
+    shrinks to fit the frame.
+    """
+    height, width = bgr.shape[:2]
+    x0, y0, x1, y1 = face_box
+    face_width, face_height = x1 - x0, y1 - y0
+    right = (x0 + x1) / 2 < width / 2 if side is None else side == "right"
+    room = (width - x1) if right else x0
+    card_width = min(0.9 * face_width, 0.8 * room)
+    card_height = min(1.25 * card_width, 0.9 * height)
+    gap = 0.1 * face_width
+    centre_x = x1 + gap + card_width / 2 if right else x0 - gap - card_width / 2
+    centre_y = min(y1 - 0.15 * face_height, height - card_height / 2 - 2)
+    corners = cv2.boxPoints(((centre_x, centre_y), (card_width, card_height), 4.0))
+    mask = np.zeros((height, width), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(corners).astype(np.int32), 255)
+    rows = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
+    shading = level * (1 + 0.03 * rows) * np.ones((1, width), np.float32)
+    rng = np.random.default_rng(0)
+    card = _to_srgb8(np.repeat(shading[..., None], 3, axis=2))
+    noisy = np.clip(card + rng.normal(0, 1.2, card.shape), 0, 255).astype(np.uint8)
+    out = bgr.copy()
+    out[mask > 0] = noisy[mask > 0]
+    return out

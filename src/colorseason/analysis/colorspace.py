@@ -18,6 +18,10 @@ _RGB_TO_XYZ = np.array(
     ]
 )
 _XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
+LUMINANCE: np.ndarray = _RGB_TO_XYZ[1].copy()
+CLIPPED = 250
+"""8-bit code value from which a channel counts as clipped (its true value unknown)."""
+"""Linear RGB → relative luminance Y (the second row of the sRGB → XYZ matrix)."""
 _D65_WHITE = _RGB_TO_XYZ.sum(axis=1)
 _EPSILON = 216 / 24389
 _KAPPA = 24389 / 27
@@ -37,6 +41,18 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
 
 # 8-bit sRGB code value -> linear light, so images are linearised by table look-up.
 SRGB8_TO_LINEAR: np.ndarray = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
+
+
+def bgr8_to_linear_rgb(bgr_pixels: np.ndarray) -> np.ndarray:
+    """8-bit BGR pixels (OpenCV's order, any leading shape) to float32 linear RGB."""
+    return SRGB8_TO_LINEAR[bgr_pixels[..., ::-1]]
+
+
+def log_chroma(rgb: np.ndarray) -> np.ndarray:
+    """ln(R/G), ln(B/G) of linear RGB: a change of the light's colour (a per-channel gain) adds
+    the same constant to every pixel, and a change of exposure adds nothing."""
+    log = np.log(np.maximum(rgb, 1e-4))
+    return np.stack([log[..., 0] - log[..., 1], log[..., 2] - log[..., 1]], axis=-1)
 
 
 def linear_rgb_to_lab(rgb: np.ndarray) -> np.ndarray:

@@ -10,26 +10,45 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorseason.analysis.colorspace import chroma_hue, linear_rgb_to_lab
-from colorseason.analysis.illumination import linear_rgb
+from colorseason.analysis.colorspace import (
+    CLIPPED,
+    LUMINANCE,
+    bgr8_to_linear_rgb,
+    chroma_hue,
+    lab_to_linear_rgb,
+    linear_rgb_to_lab,
+    log_chroma,
+)
 from colorseason.analysis.regions import RegionPixels
 
 FEATURE_NAMES: tuple[str, ...] = (
     "skin_L",  # CIELAB L* of skin (cheeks + forehead), after illumination correction
-    "skin_a",  # a*
-    "skin_b",  # b*
-    "skin_chroma",  # C*ab = hypot(a*, b*)
-    "skin_hue",  # h_ab in degrees, atan2(b*, a*)
-    "skin_ita",  # ITA° = atan((L* - 50) / b*) * 180 / pi
+    "skin_hue",  # h_ab in degrees, atan2(b*, a*): the undertone; unchanged by exposure
+    "skin_saturation",  # C*ab / (L* + 16): clear vs muted; unchanged by exposure
+    "skin_ita",  # ITA° = atan((L* - 50) / b*) * 180 / pi: the skin-tone class
     "hair_L",  # L* of the hair band (or brows when no hair is visible)
-    "hair_chroma",  # C*ab of hair
+    "hair_saturation",  # C*ab / (L* + 16) of hair: golden and red hair are warm
     "eye_L",  # L* of the iris
-    "eye_chroma",  # C*ab of the iris
+    "eye_saturation",  # C*ab / (L* + 16) of the iris
     "lip_hue",  # h_ab of the lips in degrees
-    "lip_chroma",  # C*ab of the lips
-    "contrast_skin_hair",  # skin L* - hair L*
-    "contrast_skin_eye",  # skin L* - iris L*
+    "lip_saturation",  # C*ab / (L* + 16) of the lips
+    "contrast_skin_hair",  # ln(Y skin / Y hair), linear luminance: unchanged by exposure
+    "contrast_skin_eye",  # ln(Y skin / Y iris)
 )
+GAIN_INVARIANT_FEATURES = frozenset(
+    {
+        "skin_hue",
+        "skin_saturation",
+        "hair_saturation",
+        "eye_saturation",
+        "lip_hue",
+        "lip_saturation",
+        "contrast_skin_hair",
+        "contrast_skin_eye",
+    }
+)
+"""Features a change of exposure leaves alone (exactly while L* stays above 8, where CIELAB is a
+cube root: a gain k scales L* + 16, a* and b* all by k^(1/3))."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,7 @@ class Measurements:
     hair_from_brows: bool  # no hair was visible above the forehead; brows stood in for it
     cheek_lightness_gap: float  # |L*(left cheek) - L*(right cheek)|: uneven light
     raw_skin_lightness: float  # skin L* before correction: exposure of the photo as taken
+    lightness_sd: float  # how unsure skin L* is, from the exposure's uncertainty
 
 
 # CIELAB distance from the skin colour beyond which a band pixel is not skin.
@@ -50,7 +70,7 @@ _HAIR_SKIN_DISTANCE = 12.0
 
 
 def _lab(bgr_pixels: np.ndarray, gains: np.ndarray) -> np.ndarray:
-    return linear_rgb_to_lab(linear_rgb(bgr_pixels) * gains)
+    return linear_rgb_to_lab(bgr8_to_linear_rgb(bgr_pixels) * gains)
 
 
 def _trimmed_median(lab: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -66,6 +86,27 @@ def _trimmed_median(lab: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.median(kept if len(kept) else lab, axis=0)
 
 
+def surface_colour(bgr_pixels: np.ndarray, low: float = 15, high: float = 90) -> np.ndarray:
+    """The linear-RGB colour of a matte surface (skin) from its 8-bit BGR pixels.
+
+    Skin clips in red first: in a bright or flash-lit photo many skin pixels have R at 255 and
+    have lost their hue, and the unclipped ones left are the shadowed, darker ones. So lightness
+    is the trimmed median luminance of all pixels (the median holds while fewer than half clip),
+    and chromaticity the median of the unclipped pixels in that luminance range, as a surface's
+    chromaticity does not change with its shading.
+    """
+    if len(bgr_pixels) == 0:
+        return np.full(3, np.nan)
+    rgb = bgr8_to_linear_rgb(bgr_pixels)
+    luminance = rgb @ LUMINANCE
+    lo, hi = np.percentile(luminance, [low, high])
+    kept = (luminance >= lo) & (luminance <= hi)
+    unclipped = kept & (bgr_pixels.max(axis=1) < CLIPPED)
+    chroma = np.median(log_chroma(rgb[unclipped if unclipped.sum() >= 20 else kept]), axis=0)
+    colour = np.exp(np.array([chroma[0], 0.0, chroma[1]]))
+    return colour * (float(np.median(luminance[kept])) / float(colour @ LUMINANCE))
+
+
 def _hair(band: np.ndarray, brows: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, bool]:
     """Hair colour from the band above the forehead; brows when the band shows no hair.
 
@@ -79,11 +120,10 @@ def _hair(band: np.ndarray, brows: np.ndarray, skin: np.ndarray) -> tuple[np.nda
     return _trimmed_median(brows, 0, 40), True
 
 
-def measure(regions: RegionPixels, gains: np.ndarray) -> Measurements:
-    """Measure skin, eyes, hair and lips in CIELAB with ``gains`` applied in linear RGB."""
-    # Clipped pixels have lost their hue: leave them out of the skin.
-    unclipped = regions.skin[regions.skin.max(axis=1) < 250]
-    skin = _trimmed_median(_lab(unclipped if len(unclipped) > 50 else regions.skin, gains), 15, 90)
+def measure(regions: RegionPixels, gains: np.ndarray, log_exposure_sd: float) -> Measurements:
+    """Measure skin, eyes, hair and lips in CIELAB with ``gains`` applied in linear RGB;
+    ``log_exposure_sd`` (the sd of ln exposure) sets how unsure skin lightness is."""
+    skin = linear_rgb_to_lab(surface_colour(regions.skin) * gains)
     left = _trimmed_median(_lab(regions.left_cheek, gains), 15, 90)
     right = _trimmed_median(_lab(regions.right_cheek, gains), 15, 90)
     # Iris: lashes and lid shadows at the bottom, catch-lights at the top.
@@ -92,7 +132,10 @@ def measure(regions: RegionPixels, gains: np.ndarray) -> Measurements:
     hair, from_brows = _hair(_lab(regions.hair_band, gains), _lab(regions.brows, gains), skin)
     if np.isnan(eyes).any():
         eyes = hair
-    raw_skin = linear_rgb_to_lab(linear_rgb(regions.skin))[:, 0]
+    raw_skin = linear_rgb_to_lab(bgr8_to_linear_rgb(regions.skin))[:, 0]
+    darker, lighter = (
+        _at_exposure(skin, float(np.exp(sign * log_exposure_sd)))[0] for sign in (-1, 1)
+    )
     return Measurements(
         skin=skin,
         eyes=eyes,
@@ -101,30 +144,42 @@ def measure(regions: RegionPixels, gains: np.ndarray) -> Measurements:
         hair_from_brows=from_brows,
         cheek_lightness_gap=float(abs(left[0] - right[0])),
         raw_skin_lightness=float(np.median(raw_skin)),
+        lightness_sd=float(lighter - darker) / 2,
     )
 
 
-def feature_vector(m: Measurements) -> np.ndarray:
-    """The model input: one float32 row in ``FEATURE_NAMES`` order."""
-    skin_chroma, skin_hue = chroma_hue(m.skin)
-    hair_chroma, _ = chroma_hue(m.hair)
-    eye_chroma, _ = chroma_hue(m.eyes)
-    lip_chroma, lip_hue = chroma_hue(m.lips)
-    ita = float(np.degrees(np.arctan2(m.skin[0] - 50, m.skin[2])))
+def _saturation(lab: np.ndarray) -> float:
+    chroma, _ = chroma_hue(lab)
+    return chroma / max(float(lab[0]) + 16, 1e-6)
+
+
+def _at_exposure(lab: np.ndarray, factor: float) -> np.ndarray:
+    return linear_rgb_to_lab(lab_to_linear_rgb(lab) * factor)
+
+
+def feature_vector(m: Measurements, exposure: float = 1.0) -> np.ndarray:
+    """The model input: one float32 row in ``FEATURE_NAMES`` order, for the photo as measured or
+    as if its exposure were ``exposure`` times the estimate (for weighing an unsure exposure)."""
+    skin, hair, eyes, lips = (
+        _at_exposure(lab, exposure) for lab in (m.skin, m.hair, m.eyes, m.lips)
+    )
+    _, skin_hue = chroma_hue(skin)
+    _, lip_hue = chroma_hue(lips)
+    skin_y, hair_y, eye_y = (
+        max(float(lab_to_linear_rgb(lab) @ LUMINANCE), 1e-6) for lab in (skin, hair, eyes)
+    )
     values = {
-        "skin_L": m.skin[0],
-        "skin_a": m.skin[1],
-        "skin_b": m.skin[2],
-        "skin_chroma": skin_chroma,
+        "skin_L": skin[0],
         "skin_hue": skin_hue,
-        "skin_ita": ita,
-        "hair_L": m.hair[0],
-        "hair_chroma": hair_chroma,
-        "eye_L": m.eyes[0],
-        "eye_chroma": eye_chroma,
+        "skin_saturation": _saturation(skin),
+        "skin_ita": float(np.degrees(np.arctan2(skin[0] - 50, skin[2]))),
+        "hair_L": hair[0],
+        "hair_saturation": _saturation(hair),
+        "eye_L": eyes[0],
+        "eye_saturation": _saturation(eyes),
         "lip_hue": lip_hue,
-        "lip_chroma": lip_chroma,
-        "contrast_skin_hair": m.skin[0] - m.hair[0],
-        "contrast_skin_eye": m.skin[0] - m.eyes[0],
+        "lip_saturation": _saturation(lips),
+        "contrast_skin_hair": np.log(skin_y / hair_y),
+        "contrast_skin_eye": np.log(skin_y / eye_y),
     }
     return np.array([[values[name] for name in FEATURE_NAMES]], np.float32)

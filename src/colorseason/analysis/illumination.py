@@ -1,122 +1,256 @@
-"""Illumination: estimate the light from pixels that are not skin, and undo it (von Kries).
+"""Illumination: the light's colour and the photo's exposure, from evidence that survives both.
 
-Correcting with the face's own pixels would erase the very undertone being measured, so the
-estimate uses the background around the head (minus anything skin-coloured, such as the neck or
-hands); the whites of the eyes stand in only when no background shows, because in practice they
-mix with lids, lashes and glasses. The estimator is shades-of-gray with p = 6 (Finlayson & Trezzi
-2004; median angular error 4.0° on Gehler-Shi, against 6.3° for gray-world), refined on the pixels
-nearest to grey. It is applied in linear RGB, where a change of light is a per-channel gain, so
-the correction is a per-channel division; exposure is normalised from the same pixels' mean
-luminance, so an under- or over-exposed photo measures like a well-exposed one.
+**White balance.** Camera JPEGs are already white-balanced; the job is the residual cast. It is
+measured on grey pixels of the head's surroundings, never on the skin (correcting with the face's
+own pixels erases the undertone being measured). Grey pixels are found the way the Grayness
+Index does (Qian et al., CVPR 2019: median angular error 1.87° on Gehler-Shi, against 4.0° for
+shades-of-gray): where the shading of a surface changes but its chromaticity does not. A camera's
+tone curve bends every coloured surface's chromaticity as its shading changes, but leaves a grey
+one grey, so the pixels whose log-chromaticity has the smallest local gradient are the grey ones.
+The index is computed on ln(R/G) and ln(B/G), which a cast shifts by a constant: the same pixels
+are chosen under any cast, so a global cast is corrected exactly. Skin-coloured pixels (neck,
+hands) are left out. The eye whites cross-check the result: when the surroundings and the eyes
+disagree (a coloured backdrop, a graded film still), the correction falls back on the eyes if
+they are large enough to trust and otherwise on no correction at all, and no correction goes
+beyond a daylight camera under a warm tungsten lamp.
 
-Shades-of-gray is exact for a global cast: scaling every pixel's channel c by g_c scales the
-estimate by g_c, so a cast photo corrects to the same colours as the uncast one.
+**Exposure.** The backdrop is never metered: phones already expose for the face, and a bright
+backdrop would darken the person. Depth comes from references of known reflectance
+(``references``): a white card when one is held up, else the eye whites, the teeth as a weak
+anchor, and the photo as the camera exposed it. Each is a guess of ln(exposure) with an
+uncertainty; they are combined by their precision, and what remains uncertain is reported
+(``log_exposure_sd``) and widens the season probabilities instead of being guessed away.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
-from colorseason.analysis.colorspace import SRGB8_TO_LINEAR
+from colorseason.analysis import references
+from colorseason.analysis.colorspace import (
+    CLIPPED,
+    LUMINANCE,
+    bgr8_to_linear_rgb,
+    chroma_hue,
+    linear_rgb_to_lab,
+    log_chroma,
+)
+from colorseason.analysis.features import surface_colour
+from colorseason.analysis.regions import RegionPixels, Surround
 
-MINKOWSKI_P = 6
-# Background pixels whose chromaticity is this close (in log-chromaticity units) to the skin's are
-# treated as skin (neck, ears, hands) and left out of the estimate.
+# How far a camera's own exposure of a face strays from a well-exposed one (ln units; about
+# half a stop): the spread of skin lightness across photos of one person in the development set
+# when nothing else sets the exposure.
+CAMERA_LOG_SD = 0.4
+# The largest exposure change the references may make (ln units: two stops either way). A
+# reference that asks for more is more likely misread than the camera that far off.
+EXPOSURE_LIMIT = float(np.log(4.0))
+# A white card is believed up to four stops: a photo that dark or bright still shows it.
+CARD_EXPOSURE_LIMIT = float(np.log(16.0))
+# The skin locus, in the photo domain: hue angles h_ab (CIELAB, degrees) that skin of any tone
+# takes in camera photos (the development set's skins lie at 20-75°), and the least saturation
+# C*/(L* + 16): skin is never grey.
+SKIN_HUE_LOCUS = (15.0, 80.0)
+SKIN_MIN_SATURATION = 0.08
+# The strongest residual cast corrected: a camera set to daylight under a 2700 K lamp leaves
+# about ln(R/G) = 0.4 and ln(B/G) = -0.8; anything further is a coloured scene, not a light.
+CAST_LIMIT = 0.9
+# Grey pixels: the share of usable surrounding pixels with the smallest chromaticity gradient,
+# at least this many of them, and the least contrast a pixel needs (ln luminance per pixel).
+_GREY_SHARE = 0.1
+_MIN_GREY_PIXELS = 40
+_MIN_CONTRAST = 0.02
+# Surrounding pixels this close to the skin's chromaticity (ln units) are skin: neck, ears, hands.
 _SKIN_CHROMA_TOLERANCE = 0.12
-_MIN_EVIDENCE_PIXELS = 200
-# The surroundings are metered like a camera meters a scene (mean reflectance ~18 % grey): their
-# mean luminance is mapped to this level, within bounds that keep a dark or white backdrop from
-# pushing the face out of range.
-_TARGET_LUMINANCE = 0.18
-_EXPOSURE_GAIN_LIMITS = (0.4, 2.5)
-_MIN_SCLERA_PIXELS = 12
-_REFINEMENT_STEPS = 2
-_GREY_QUANTILE = 0.3
-_LUMINANCE = np.array([0.2126729, 0.7151522, 0.0721750])
+# The camera's own white balance as a prior: residual casts of camera JPEGs are mostly within
+# this (ln units), though a warm lamp can leave far more.
+CAMERA_CHROMA_SD = 0.3
+# How sure the grey pixels are of the light (ln units), with this many of them or more; fewer
+# are less sure, as the square root of their number.
+_GREY_CHROMA_SD = 0.08
+_GREY_FULL_PIXELS = 400
 
 
 @dataclass(frozen=True)
 class LightEstimate:
-    """The estimated light (linear RGB) and the gains that turn it into neutral grey."""
+    """The estimated light and exposure, and the gains that undo them."""
 
-    illuminant: np.ndarray  # linear RGB, unit luminance
-    gains: np.ndarray  # per-channel linear-RGB multipliers (chromatic and exposure)
-    cast_degrees: float  # angle between the illuminant and neutral grey: how strong the cast was
-    exposure_gain: float  # the exposure part of ``gains``
-    evidence_pixels: int
+    illuminant: np.ndarray  # linear RGB of the light, unit luminance ((1, 1, 1): neutral)
+    exposure_gain: float  # brings the photo to a good exposure
+    log_exposure_sd: float  # uncertainty of ln(exposure_gain)
+    reference: str  # what set the light: "white_card" | "eyes" | "scene" | "none"
+    anchors: tuple[str, ...]  # what set the exposure besides the camera: white_card, eyes, teeth
+    white_balance_pixels: int  # how many pixels the light's colour was judged from
 
+    @property
+    def white_balance(self) -> np.ndarray:
+        """Per-channel linear-RGB gains that make the light neutral, keeping luminance."""
+        return 1.0 / self.illuminant
 
-def linear_rgb(bgr_pixels: np.ndarray) -> np.ndarray:
-    """8-bit BGR pixels (N x 3) to float32 linear RGB."""
-    return SRGB8_TO_LINEAR[bgr_pixels[:, ::-1]]
+    @property
+    def gains(self) -> np.ndarray:
+        """White balance and exposure together, per linear-RGB channel."""
+        return self.white_balance * self.exposure_gain
 
-
-def _log_chroma(rgb: np.ndarray) -> np.ndarray:
-    """log(R/G), log(B/G): a cast adds a constant to both, whatever the pixel."""
-    log = np.log(np.maximum(rgb, 1e-4))
-    return log[:, [0, 2]] - log[:, [1]]
-
-
-def _minkowski_mean(rgb: np.ndarray) -> np.ndarray:
-    cubed = rgb * rgb * rgb  # x**6 as (x**3)**2: float32 powers are slow
-    return np.mean(cubed * cubed, axis=0, dtype=np.float64) ** (1 / MINKOWSKI_P)
-
-
-def _grey_pixel_estimate(rgb: np.ndarray) -> np.ndarray:
-    """Shades-of-gray, refined on the pixels that the previous estimate makes near-grey.
-
-    A brightly coloured backdrop (a flag, a blue curtain) pulls plain shades-of-gray towards its
-    own colour; re-estimating from the pixels closest to neutral after a first correction keeps
-    walls, clothes and eye whites and drops the coloured objects. Each step is scale-equivariant,
-    so a global cast still corrects exactly.
-    """
-    illuminant = _minkowski_mean(rgb)
-    chroma = _log_chroma(rgb)
-    keep = max(_MIN_EVIDENCE_PIXELS, int(len(rgb) * _GREY_QUANTILE))
-    for _ in range(_REFINEMENT_STEPS):
-        # log-chromaticity after dividing by the illuminant = before, minus the illuminant's
-        distance = np.abs(chroma - _log_chroma(illuminant[None])).max(axis=1)
-        near_grey = rgb[np.argpartition(distance, min(keep, len(rgb) - 1))[:keep]]
-        if len(near_grey) < _MIN_EVIDENCE_PIXELS:
-            break
-        illuminant = _minkowski_mean(near_grey)
-    return illuminant
+    @property
+    def cast_degrees(self) -> float:
+        """Angle between the light and neutral grey in linear RGB: how strong the cast was."""
+        cos = float(self.illuminant.sum() / (np.linalg.norm(self.illuminant) * np.sqrt(3)))
+        return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
-def estimate(background: np.ndarray, sclera: np.ndarray, skin: np.ndarray) -> LightEstimate:
-    """Estimate the light from 8-bit BGR pixels of the background, the sclera and the skin."""
-    evidence = background[(background.max(axis=1) < 250) & (background.max(axis=1) > 8)]
-    evidence_rgb = linear_rgb(evidence)
-    if len(skin) and len(evidence_rgb):
-        skin_chroma = np.median(_log_chroma(linear_rgb(skin)), axis=0)
-        distance = np.abs(_log_chroma(evidence_rgb) - skin_chroma).max(axis=1)
-        evidence_rgb = evidence_rgb[distance > _SKIN_CHROMA_TOLERANCE]
+UNCORRECTED = LightEstimate(np.ones(3), 1.0, CAMERA_LOG_SD, "none", (), 0)
+"""The photo as the camera took it."""
 
-    exposure_gain = 1.0
-    if len(evidence_rgb) >= _MIN_EVIDENCE_PIXELS:
-        illuminant = _grey_pixel_estimate(evidence_rgb)
-        level = max(float(np.mean(evidence_rgb @ _LUMINANCE)), 1e-6)
-        exposure_gain = float(np.clip(_TARGET_LUMINANCE / level, *_EXPOSURE_GAIN_LIMITS))
-        evidence_count = len(evidence_rgb)
-    else:
-        # No usable backdrop: fall back on the eye whites. They are lit like the face, but few and
-        # easily mixed with lids and lashes, so they only stand in for a missing background.
-        sclera_rgb = linear_rgb(sclera[sclera.max(axis=1) < 250]) if len(sclera) else sclera
-        if len(sclera_rgb) < _MIN_SCLERA_PIXELS:
-            neutral = np.ones(3)
-            return LightEstimate(neutral, neutral, 0.0, 1.0, 0)
-        luminance = sclera_rgb @ _LUMINANCE
-        illuminant = np.median(sclera_rgb[luminance >= np.median(luminance)], axis=0)
-        evidence_count = len(sclera_rgb)
 
-    illuminant = illuminant / max(float(illuminant @ _LUMINANCE), 1e-6)
-    cos = float(illuminant.sum() / (np.linalg.norm(illuminant) * np.sqrt(3)))
+def _light_from_chroma(chroma: np.ndarray) -> np.ndarray:
+    """Linear RGB of unit luminance with log-chromaticity ``chroma`` (ln R/G, ln B/G)."""
+    rgb = np.exp(np.array([chroma[0], 0.0, chroma[1]]))
+    return rgb / float(rgb @ LUMINANCE)
+
+
+def _gradient(values: np.ndarray) -> np.ndarray:
+    # Sobel's 3 x 3 kernels weigh a unit step by 8 in total: per-pixel units.
+    dx = cv2.Sobel(values, cv2.CV_32F, 1, 0, ksize=3) / 8
+    dy = cv2.Sobel(values, cv2.CV_32F, 0, 1, ksize=3) / 8
+    return np.hypot(dx, dy)
+
+
+def grey_pixel_chroma(surround: Surround, skin_chroma: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The light's log-chromaticity from the grey pixels of the surroundings, and how many
+    pixels it rests on; None when the surroundings show too few."""
+    bgr = surround.bgr
+    rgb = cv2.blur(bgr8_to_linear_rgb(bgr).astype(np.float32), (3, 3))
+    chroma = log_chroma(rgb).astype(np.float32)
+    log_luminance = np.log(np.maximum(rgb @ LUMINANCE.astype(np.float32), 1e-4))
+    contrast = _gradient(log_luminance)
+    # How much the chromaticity moves per unit of shading: ~0 on a grey surface, whose channels
+    # the camera's tone curve treats alike; more on a coloured one, whose it bends apart.
+    drift = np.hypot(_gradient(chroma[..., 0]), _gradient(chroma[..., 1]))
+    greyness = cv2.blur(drift, (3, 3)) / np.maximum(cv2.blur(contrast, (3, 3)), 1e-4)
+    brightest = bgr.max(axis=2)
+    usable = (
+        ~surround.hair_reach
+        & (brightest < CLIPPED)
+        & (brightest > 12)
+        & (contrast > _MIN_CONTRAST)
+        & (np.abs(chroma - skin_chroma).max(axis=2) > _SKIN_CHROMA_TOLERANCE)
+    )
+    candidates = np.count_nonzero(usable)
+    if candidates < _MIN_GREY_PIXELS:
+        return None
+    count = max(_MIN_GREY_PIXELS, int(candidates * _GREY_SHARE))
+    greyest = np.argpartition(greyness[usable], count - 1)[:count]
+    return np.median(chroma[usable][greyest], axis=0), count
+
+
+def _combined_exposure(
+    found: list[references.Reference], white_balance: np.ndarray
+) -> tuple[float, float, list[str]]:
+    """ln(exposure) and its sd: the references and the camera's own exposure (ln 0), weighed by
+    their precision. An eye or teeth reference that disagrees with the camera by more than both
+    their uncertainties allow (three standard deviations) is more likely misread than the camera
+    that far off, and is left out; a white card is believed however far off the camera was."""
+    weights, means, used = [1 / CAMERA_LOG_SD**2], [0.0], []
+    for reference in found:
+        log_exposure = reference.log_exposure(white_balance)
+        trusted = reference.name == "white_card"
+        if trusted or abs(log_exposure) <= 3 * np.hypot(reference.log_sd, CAMERA_LOG_SD):
+            weights.append(1 / reference.log_sd**2)
+            means.append(log_exposure)
+            used.append(reference.name)
+    total = float(np.sum(weights))
+    limit = CARD_EXPOSURE_LIMIT if "white_card" in used else EXPOSURE_LIMIT
+    log_gain = float(np.clip(np.dot(weights, means) / total, -limit, limit))
+    return log_gain, float(total**-0.5), used
+
+
+def _white_balance_chroma(
+    scene: tuple[np.ndarray, int] | None, eyes: references.Reference | None
+) -> tuple[np.ndarray, int]:
+    """The light's log-chromaticity from the surroundings' grey pixels and the eye whites,
+    weighed by precision against the camera's own white balance (no cast), and how many pixels
+    it rests on. Where the two disagree beyond their noise, the surroundings are taken to be a
+    coloured scene and only the eyes and the camera count."""
+    means, weights, pixels = [np.zeros(2)], [np.full(2, CAMERA_CHROMA_SD**-2)], 0
+    eye_chroma = None
+    if eyes is not None:
+        eye_chroma = log_chroma(eyes.rgb) - references.SCLERA_CHROMA
+        means.append(eye_chroma)
+        weights.append(references.SCLERA_CHROMA_SD**-2)
+        pixels += eyes.pixels
+    if scene is not None:
+        chroma, count = scene
+        spread = max(_GREY_CHROMA_SD, _GREY_CHROMA_SD * np.sqrt(_GREY_FULL_PIXELS / count))
+        conflict = eye_chroma is not None and bool(
+            (np.abs(chroma - eye_chroma) > 3 * np.hypot(spread, references.SCLERA_CHROMA_SD)).any()
+        )
+        if not conflict:
+            means.append(chroma)
+            weights.append(np.full(2, spread**-2))
+            pixels += count
+    total = np.sum(weights, axis=0)
+    return np.sum(np.multiply(weights, means), axis=0) / total, pixels
+
+
+def _within_skin_locus(skin: np.ndarray, illuminant: np.ndarray) -> bool:
+    lab = linear_rgb_to_lab(skin / illuminant)
+    chroma, hue = chroma_hue(lab)
+    hue = hue - 360 if hue > 180 else hue
+    return (
+        SKIN_HUE_LOCUS[0] <= hue <= SKIN_HUE_LOCUS[1]
+        and chroma / (float(lab[0]) + 16) >= SKIN_MIN_SATURATION
+    )
+
+
+def _keep_skin_skin(skin: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """The correction ``chroma`` (the light's log-chromaticity), shortened as far as needed to
+    leave the skin inside the skin locus.
+
+    Every human skin, whatever its tone, lies in a narrow band of chromaticity (the "skin
+    locus": the hue angles of a yellowish red, never grey, green or blue). A correction that
+    takes the skin out of it has mistaken a coloured scene, a graded film or the hair for the
+    light, so it is shortened to the largest fraction (in tenths) that keeps the skin inside.
+    When even no correction leaves the skin outside (a strong cast), the whole correction
+    stands: it is the best evidence there is."""
+    for fraction in np.linspace(1.0, 0.0, 11):
+        if _within_skin_locus(skin, _light_from_chroma(chroma * fraction)):
+            return chroma * fraction
+    return chroma
+
+
+def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
+    """Estimate the light and the exposure of the face whose landmarks are ``points``."""
+    skin = surface_colour(regions.skin)
+    skin_chroma = log_chroma(skin)
+
+    eyes = references.find_eye_whites(
+        regions.sclera, regions.iris, regions.skin, references.eye_openness(points)
+    )
+    teeth = references.find_teeth(regions.teeth, regions.lips, references.mouth_openness(points))
+    scene = grey_pixel_chroma(regions.surround, skin_chroma)
+    chroma, pixels = _white_balance_chroma(scene, eyes)
+    reference = "eyes" if eyes is not None else "scene" if scene is not None else "none"
+    # A card is only believed when its colour is the light's, as the grey pixels round it (or,
+    # failing them, the eye whites) show it.
+    shown = scene[0] if scene else log_chroma(eyes.rgb) - references.SCLERA_CHROMA if eyes else None
+    card = references.find_white_card(regions.surround, skin, shown) if shown is not None else None
+    if card is not None:
+        chroma, pixels, reference = log_chroma(card.rgb), card.pixels, "white_card"
+    if card is None:
+        chroma = _keep_skin_skin(skin, np.clip(chroma, -CAST_LIMIT, CAST_LIMIT))
+    illuminant = _light_from_chroma(np.clip(chroma, -CAST_LIMIT, CAST_LIMIT))
+
+    anchors = [found for found in (card, eyes, teeth) if found is not None]
+    log_gain, log_sd, used = _combined_exposure(anchors, 1 / illuminant)
     return LightEstimate(
         illuminant=illuminant,
-        gains=exposure_gain / illuminant,
-        cast_degrees=float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))),
-        exposure_gain=exposure_gain,
-        evidence_pixels=evidence_count,
+        exposure_gain=float(np.exp(log_gain)),
+        log_exposure_sd=log_sd,
+        reference=reference,
+        anchors=tuple(used),
+        white_balance_pixels=pixels,
     )

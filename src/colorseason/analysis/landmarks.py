@@ -1,8 +1,11 @@
-"""Face & landmarks: MediaPipe Face Mesh (478 points with irises), the largest face of the photo.
+"""Face & landmarks: MediaPipe Face Mesh (478 points with irises) for one face of the photo.
 
-Face Mesh's own detector is short-range and misses faces under ~30–50 % of the frame; when it
-finds nothing, the bundled full-range detector (``FaceDetection(model_selection=1)``) locates the
-faces, and Face Mesh runs again on a crop around the largest one.
+Face Mesh's own detector is short-range and misses faces under ~30–50 % of the frame. Unless the
+photo is a portrait (one large face), the bundled full-range detector
+(``FaceDetection(model_selection=1)``) also looks: it finds the small faces, and it confirms the
+mesh's faces. A face only the detector found gets its landmarks from Face Mesh run again on a
+crop around it. The faces are numbered left to right; the largest is analysed unless the caller
+picks another.
 
 MediaPipe graphs are built lazily, one per thread: a graph built before a fork deadlocks in the
 child, and one graph is not safe to share between threads.
@@ -17,34 +20,43 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
 import numpy as np
 
-from colorseason.errors import NoFaceError
+from colorseason.errors import FaceNotFoundError, NoFaceError
 
 MAX_FACES = 5
 # A face box is grown by this factor (around its centre) before the crop handed to Face Mesh.
 _CROP_GROWTH = 2.2
+# A lone face at least this wide (a share of the photo's width) is a portrait: no other face
+# can hide beside it unseen, so the full-range detector is not run.
+_PORTRAIT_FACE_FRACTION = 0.25
 _MIN_DETECTION_CONFIDENCE = 0.5
+
+
+Box = tuple[float, float, float, float]
+"""(x0, y0, x1, y1)."""
 
 
 @dataclass(frozen=True)
 class FaceLandmarks:
-    """The analysed face: 478 landmarks in working-image pixels, and how many faces were seen."""
+    """The analysed face's 478 landmarks, and where every face of the photo is."""
 
     points: np.ndarray  # float32 (478, 3): x, y in pixels of the working image; z in pixel units
-    face_count: int
-    used_full_range: bool  # found by the full-range detector (a small face in the frame)
+    boxes: tuple[Box, ...]  # every face found, normalised to 0-1 of the photo, left to right
+    index: int  # which of ``boxes`` the landmarks belong to
 
     @property
-    def box(self) -> tuple[float, float, float, float]:
-        """(x0, y0, x1, y1) of the landmarks."""
-        x0, y0 = self.points[:, :2].min(axis=0)
-        x1, y1 = self.points[:, :2].max(axis=0)
-        return float(x0), float(y0), float(x1), float(y1)
+    def face_count(self) -> int:
+        return len(self.boxes)
+
+    @property
+    def box(self) -> Box:
+        """The landmarks' bounding box in working-image pixels."""
+        return _box_of(self.points)
 
     @property
     def width(self) -> float:
@@ -160,43 +172,127 @@ def _mesh_points(rgb: np.ndarray) -> list[np.ndarray]:
     return faces
 
 
-def _largest(faces: list[np.ndarray]) -> np.ndarray:
-    def area(points: np.ndarray) -> float:
-        span = points[:, :2].max(axis=0) - points[:, :2].min(axis=0)
-        return float(span[0] * span[1])
-
-    return max(faces, key=area)
+def _box_of(points: np.ndarray) -> Box:
+    x0, y0 = points[:, :2].min(axis=0)
+    x1, y1 = points[:, :2].max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
 
 
-def detect(bgr: np.ndarray) -> FaceLandmarks:
-    """Landmarks of the largest face in ``bgr``, or ``NoFaceError``."""
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    faces = _mesh_points(rgb)
-    if faces:
-        return FaceLandmarks(_largest(faces), len(faces), used_full_range=False)
+def _area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
-    detections = _face_detector().process(rgb).detections or []
-    if not detections:
-        raise NoFaceError(
-            "No face was found. Use a well-lit, front-facing photo with the whole face visible."
-        )
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box: a detector box and a mesh box of one face overlap
+    almost wholly even though their sizes differ."""
+    inner = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+    return _area(inner) / max(min(_area(a), _area(b)), 1e-6)
+
+
+def _detections(rgb: np.ndarray) -> list[Box]:
     height, width = rgb.shape[:2]
-    boxes = [d.location_data.relative_bounding_box for d in detections]
-    box = max(boxes, key=lambda b: b.width * b.height)
-    side = max(box.width * width, box.height * height) * _CROP_GROWTH
-    centre_x = (box.xmin + box.width / 2) * width
-    centre_y = (box.ymin + box.height / 2) * height
+    boxes = []
+    for detection in _face_detector().process(rgb).detections or []:
+        box = detection.location_data.relative_bounding_box
+        x0, y0 = box.xmin * width, box.ymin * height
+        boxes.append((x0, y0, x0 + box.width * width, y0 + box.height * height))
+    return boxes
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    box: Box
+    points: np.ndarray | None  # landmarks when Face Mesh found this face in the whole photo
+    confirmed: bool  # both Face Mesh and the detector see a face here
+
+
+def _candidates(rgb: np.ndarray) -> list[_Candidate]:
+    """Every face in the photo, found by Face Mesh and, where it may have missed faces or seen
+    one that is not there, by the full-range detector too."""
+    meshes = _mesh_points(rgb)
+    width = rgb.shape[1]
+    largest = max((_box_of(points)[2] - _box_of(points)[0] for points in meshes), default=0.0)
+    # One large face (a selfie, a portrait) needs no second opinion. Otherwise the detector
+    # finds the small faces Face Mesh misses, and confirms which mesh faces are real: Face Mesh
+    # alone occasionally fits a face to an arm or a pattern.
+    if len(meshes) == 1 and largest >= _PORTRAIT_FACE_FRACTION * width:
+        return [_Candidate(_box_of(meshes[0]), meshes[0], confirmed=True)]
+    detections = _detections(rgb)
+    found = [
+        _Candidate(
+            _box_of(points),
+            points,
+            confirmed=any(_overlap(_box_of(points), box) > 0.5 for box in detections),
+        )
+        for points in meshes
+    ]
+    if found and not any(face.confirmed for face in found):
+        found = [replace(face, confirmed=True) for face in found]  # nothing to tell them apart
+    for box in detections:
+        if not any(_overlap(face.box, box) > 0.5 for face in found):
+            found.append(_Candidate(box, None, confirmed=True))
+    return [face for face in found if face.confirmed]
+
+
+def _mesh_in_crop(rgb: np.ndarray, box: Box) -> np.ndarray | None:
+    """Face Mesh on a square crop around ``box``: small faces get enough pixels there."""
+    height, width = rgb.shape[:2]
+    side = max(box[2] - box[0], box[3] - box[1]) * _CROP_GROWTH
+    centre_x, centre_y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     x0 = int(max(0, centre_x - side / 2))
     y0 = int(max(0, centre_y - side / 2))
     x1 = int(min(width, centre_x + side / 2))
     y1 = int(min(height, centre_y + side / 2))
-    crop_faces = _mesh_points(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
-    if not crop_faces:
+    faces = _mesh_points(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+    if not faces:
+        return None
+    # The crop may hold a neighbour too: take the face nearest the crop's centre.
+    points = min(
+        faces,
+        key=lambda p: float(np.hypot(*(p[:, :2].mean(axis=0) - [centre_x - x0, centre_y - y0]))),
+    )
+    points[:, 0] += x0
+    points[:, 1] += y0
+    return points
+
+
+def detect(bgr: np.ndarray, face: int | None = None) -> FaceLandmarks:
+    """Landmarks of one face in ``bgr``: face number ``face`` (faces are numbered left to right
+    from 0), or the largest when ``face`` is None. Raises ``NoFaceError`` when there is no face,
+    ``FaceNotFoundError`` when there is no face number ``face``."""
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    found = sorted(_candidates(rgb), key=lambda c: (c.box[0] + c.box[2]) / 2)
+    if not found:
+        raise NoFaceError(
+            "No face was found. Use a well-lit, front-facing photo with the whole face visible."
+        )
+    if face is None:
+        index = max(range(len(found)), key=lambda i: _area(found[i].box))
+    elif 0 <= face < len(found):
+        index = face
+    else:
+        last = f"0-{len(found) - 1}" if len(found) > 1 else "0"
+        raise FaceNotFoundError(
+            f"There is no face number {face}: the photo shows {len(found)} "
+            f"(numbered {last} from left to right)."
+        )
+    chosen = found[index]
+    points = chosen.points if chosen.points is not None else _mesh_in_crop(rgb, chosen.box)
+    if points is None:
         raise NoFaceError(
             "A face was detected but its features could not be located. "
             "Move closer to the camera and face it directly."
         )
-    points = _largest(crop_faces)
-    points[:, 0] += x0
-    points[:, 1] += y0
-    return FaceLandmarks(points, len(detections), used_full_range=True)
+    height, width = rgb.shape[:2]
+    boxes = tuple(_normalised(c.box, width, height) for c in found)
+    return FaceLandmarks(points, boxes, index)
+
+
+def _normalised(box: Box, width: int, height: int) -> Box:
+    x0, y0, x1, y1 = box
+    return (
+        min(max(x0 / width, 0.0), 1.0),
+        min(max(y0 / height, 0.0), 1.0),
+        min(max(x1 / width, 0.0), 1.0),
+        min(max(y1 / height, 0.0), 1.0),
+    )

@@ -24,7 +24,7 @@ import onnxruntime as ort
 from colorseason.analysis.features import FEATURE_NAMES
 from colorseason.analysis.seasons import SEASON_IDS
 
-MODEL_VERSION = "season-v1"
+MODEL_VERSION = "season-v2"
 MODEL_FILE = f"{MODEL_VERSION}.onnx"
 DIMENSIONS: tuple[str, ...] = ("warmth", "depth", "clarity", "contrast")
 # |warmth| below this reads as neutral: undertone evidence within about 0.2 population standard

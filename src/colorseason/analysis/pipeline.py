@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -20,6 +21,9 @@ from colorseason.errors import FaceHiddenError, FaceTooSmallError
 
 # Below this many face pixels (in the original photo) there is no colour left to measure.
 MIN_FACE_PIXELS = 20
+# A face narrower than this in the working copy is measured again from the photo at a higher
+# resolution, when the photo has one: its eye whites and teeth are then a few pixels more.
+DETAIL_FACE_PIXELS = 150
 
 T = TypeVar("T")
 
@@ -45,9 +49,51 @@ def _colour(lab: np.ndarray) -> dict[str, Any]:
     return {"lab": [round(float(value), 1) for value in lab], "hex": lab_to_hex(lab)}
 
 
+# Three-point Gauss-Hermite quadrature over ln(exposure) ~ N(estimate, sd²): the model is asked
+# about the face a little darker, as estimated and a little lighter, and its answers are
+# averaged, so an unsure exposure spreads the probabilities over the depths it allows.
+_QUADRATURE_NODES = np.array([-np.sqrt(3.0), 0.0, np.sqrt(3.0)])
+_QUADRATURE_WEIGHTS = np.array([1 / 6, 2 / 3, 1 / 6])
+
+
+def _predict(measured: features.Measurements, log_sd: float) -> tuple[np.ndarray, np.ndarray]:
+    """Season probabilities averaged over the exposure's uncertainty; the dimensions at the
+    estimate."""
+    factors = np.exp(_QUADRATURE_NODES * log_sd)
+    batch = np.concatenate([features.feature_vector(measured, factor) for factor in factors])
+    if not np.isfinite(batch).all():
+        raise FaceHiddenError(
+            "The skin, lips or eyes could not be measured. Show the whole face, uncovered "
+            "(no mask, hand or hair over it), looking at the camera."
+        )
+    probabilities, dimensions = model.predict(batch)
+    averaged = np.asarray(_QUADRATURE_WEIGHTS @ probabilities, np.float64)
+    return averaged / averaged.sum(), np.asarray(dimensions[1], np.float64)
+
+
+def _closer_look(
+    data: bytes, image: decode.DecodedImage, found: landmarks.FaceLandmarks
+) -> tuple[np.ndarray, landmarks.FaceLandmarks]:
+    """The image to measure a face in and its landmarks there: the working copy, or for a small
+    face in a larger photo, the photo decoded at the resolution that gives the face about
+    ``DETAIL_FACE_PIXELS`` (the landmarks scaled to it)."""
+    original_width = found.width / image.scale
+    if found.width >= DETAIL_FACE_PIXELS or original_width < found.width * 1.4:
+        return image.bgr, found
+    factor = 1
+    while factor < 8 and original_width / (factor * 2) >= DETAIL_FACE_PIXELS:
+        factor *= 2
+    bgr = decode.decode_reduced(data, image.format, factor)
+    scale = max(bgr.shape[:2]) / max(image.width, image.height)
+    if scale < image.scale * 1.4:
+        return image.bgr, found
+    return bgr, replace(found, points=found.points * np.float32(scale / image.scale))
+
+
 def analyze(
     data: bytes,
     *,
+    face: int | None = None,
     correct_illumination: bool = True,
     max_bytes: int = decode.MAX_BYTES,
     max_pixels: int = decode.MAX_PIXELS,
@@ -55,45 +101,48 @@ def analyze(
     """Diagnose the season of the face in ``data`` (JPEG, PNG or WebP bytes).
 
     Returns the result JSON (see docs/api.md); raises a ``ColorseasonError`` for a photo that
-    cannot be analysed. ``correct_illumination=False`` skips the light correction (benchmarks
-    use it to show what the correction buys).
+    cannot be analysed. ``face`` picks a face by its number (left to right from 0, as in the
+    result's ``faces.boxes``); by default the largest is analysed. ``correct_illumination=False``
+    takes the photo's colours as they are (benchmarks use it to show what the correction buys).
     """
     clock = _Stopwatch()
     started = time.perf_counter()
     image = clock.run(
         "decode", decode.decode_image, data, max_bytes=max_bytes, max_pixels=max_pixels
     )
-    face = clock.run("landmarks", landmarks.detect, image.bgr)
-    if face.width / image.scale < MIN_FACE_PIXELS:
+    found = clock.run("landmarks", landmarks.detect, image.bgr, face)
+    if found.width / image.scale < MIN_FACE_PIXELS:
         raise FaceTooSmallError(
-            f"The face is only {face.width / image.scale:.0f} px wide; "
+            f"The face is only {found.width / image.scale:.0f} px wide; "
             f"at least {MIN_FACE_PIXELS} px are needed. Move closer to the camera."
         )
-    pixels = clock.run("regions", regions.sample_regions, image.bgr, face)
-    light = clock.run(
-        "illumination", illumination.estimate, pixels.background, pixels.sclera, pixels.skin
+    detail_bgr, detail = clock.run("detail", _closer_look, data, image, found)
+    pixels = clock.run("regions", regions.sample_regions, detail_bgr, detail)
+    light = (
+        clock.run("illumination", illumination.estimate, pixels, detail.points)
+        if correct_illumination
+        else illumination.UNCORRECTED
     )
-    gains = light.gains if correct_illumination else np.ones(3)
-    measured = clock.run("measure", features.measure, pixels, gains)
-    vector = clock.run("features", features.feature_vector, measured)
-    if not np.isfinite(vector).all():
-        raise FaceHiddenError(
-            "The skin, lips or eyes could not be measured. Show the whole face, uncovered "
-            "(no mask, hand or hair over it), looking at the camera."
-        )
-    probabilities, dimensions = clock.run("model", model.predict, vector)
+    measured = clock.run("measure", features.measure, pixels, light.gains, light.log_exposure_sd)
+    probabilities, dimensions = clock.run("model", _predict, measured, light.log_exposure_sd)
     issues = clock.run(
-        "quality", quality.assess, image, face, light, measured, pixels.skin, pixels.face_box
+        "quality",
+        quality.assess,
+        image,
+        found,
+        light,
+        measured,
+        pixels.skin,
+        detail_bgr,
+        pixels.face_box,
     )
 
-    probabilities = np.asarray(probabilities, np.float64).ravel()
-    probabilities /= probabilities.sum()
     ranked = np.argsort(-probabilities)
     season, runner_up = SEASONS[ranked[0]], SEASONS[ranked[1]]
     families = dict.fromkeys(FAMILIES, 0.0)
     for each, probability in zip(SEASONS, probabilities, strict=True):
         families[each.family] += float(probability)
-    warmth, depth, clarity, contrast = (float(value) for value in np.ravel(dimensions))
+    warmth, depth, clarity, contrast = (float(value) for value in dimensions)
     quality_score = quality.score(issues)
     clock.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
     return {
@@ -111,7 +160,7 @@ def analyze(
             "contrast": round(contrast, 3),
         },
         "measurements": {
-            "skin": _colour(measured.skin),
+            "skin": {**_colour(measured.skin), "lightness_sd": round(measured.lightness_sd, 1)},
             "eyes": _colour(measured.eyes),
             "hair": _colour(measured.hair),
             "lips": _colour(measured.lips),
@@ -123,9 +172,15 @@ def analyze(
         },
         # How sure we are of the family, discounted by what the photo lets us see.
         "confidence": round(families[season.family] * quality_score, 3),
-        "faces": {"count": face.face_count},
+        "faces": {
+            "count": found.face_count,
+            "analysed": found.index,
+            "boxes": [[round(value, 4) for value in box] for box in found.boxes],
+        },
         "illumination": {
             "corrected": correct_illumination,
+            "reference": light.reference,
+            "exposure_anchors": list(light.anchors),
             "cast_degrees": round(light.cast_degrees, 1),
             "exposure_gain": round(light.exposure_gain, 2),
         },

@@ -3,7 +3,7 @@
 Each issue has a stable ``code`` (API), an English ``message`` with actionable advice, and a
 penalty; the quality score is the product of (1 - penalty) over the issues, and the diagnosis'
 confidence is multiplied by it. Thresholds were set on the package test photos and their degraded
-variants (see bench/robustness.py).
+variants (tests/test_pipeline.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from colorseason.analysis.decode import DecodedImage
 from colorseason.analysis.features import Measurements
 from colorseason.analysis.illumination import LightEstimate
 from colorseason.analysis.landmarks import FaceLandmarks
+from colorseason.analysis.references import eye_openness
 
 # Face width in the original photo's pixels below which colours come from few pixels, and below
 # which they come from very few (the penalty doubles and more).
@@ -115,32 +116,24 @@ def _sharpness(bgr: np.ndarray, face_box: tuple[int, int, int, int]) -> float:
     return float(cv2.Laplacian(face, cv2.CV_64F).var())
 
 
-def _eye_openness(points: np.ndarray) -> float:
-    """Lid gap over eye width, the more open of the two eyes."""
-
-    def ratio(top: int, bottom: int, outer: int, inner: int) -> float:
-        gap = np.linalg.norm(points[top, :2] - points[bottom, :2])
-        return float(gap / max(np.linalg.norm(points[outer, :2] - points[inner, :2]), 1e-6))
-
-    return max(ratio(159, 145, 33, 133), ratio(386, 374, 263, 362))
-
-
 def assess(
     image: DecodedImage,
     face: FaceLandmarks,
     light: LightEstimate,
     measurements: Measurements,
     skin_pixels: np.ndarray,
+    measured_bgr: np.ndarray,
     face_box: tuple[int, int, int, int],
 ) -> list[QualityIssue]:
-    """The quality issues of this photo, most serious first."""
+    """The quality issues of this photo, most serious first. ``measured_bgr`` is the image the
+    regions were measured in and ``face_box`` the face's box there."""
     found: list[str] = []
     face_pixels = face.width / image.scale
     if image.grayscale:
         found.append("grayscale_photo")
     if face_pixels < SMALL_FACE_PIXELS:
         found.append("face_too_small")
-    if _sharpness(image.bgr, face_box) < BLUR_VARIANCE:
+    if _sharpness(measured_bgr, face_box) < BLUR_VARIANCE:
         found.append("blurry")
     clipped = float(np.mean(skin_pixels.max(axis=1) >= 250)) if len(skin_pixels) else 0.0
     if measurements.raw_skin_lightness < UNDEREXPOSED_L:
@@ -149,11 +142,11 @@ def assess(
         found.append("overexposed")
     if measurements.cheek_lightness_gap > UNEVEN_LIGHT_DELTA_L:
         found.append("uneven_light")
-    if light.evidence_pixels == 0:
+    if light.reference == "none":
         found.append("no_light_reference")
     elif light.cast_degrees > CAST_DEGREES:
         found.append("colour_cast")
-    if _eye_openness(face.points) < EYES_CLOSED_RATIO:
+    if eye_openness(face.points) < EYES_CLOSED_RATIO:
         found.append("eyes_closed")
     if measurements.hair_from_brows:
         found.append("hair_not_visible")

@@ -19,6 +19,7 @@ LEFT_CHEEK = (280, 330, 347, 346, 352, 376, 411, 425, 266)
 FOREHEAD = (10, 67, 69, 104, 108, 109, 151, 299, 337, 338)
 RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
 LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+EYES = (RIGHT_EYE, LEFT_EYE)
 RIGHT_IRIS = (468, 469, 470, 471, 472)  # centre, then four points on the iris edge
 LEFT_IRIS = (473, 474, 475, 476, 477)
 LIPS_OUTER = (
@@ -77,9 +78,21 @@ UPPER_OVAL = (234, 127, 162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 
 
 # Enough pixels for stable robust statistics, few enough to keep the cost flat with resolution.
 REGION_SAMPLES = 3000
-BACKGROUND_SAMPLES = 12000
-# How far around the head (in head widths and heights) the background is taken from.
+# How far around the head (in head widths and heights) the surroundings are taken from, and the
+# face width they are resampled to: enough for grey pixels and a white card, at a flat cost.
 SURROUND = 1.0
+SURROUND_FACE_PIXELS = 64
+
+
+@dataclass(frozen=True)
+class Surround:
+    """The head's surroundings as a small image: where the light is judged and a card is sought."""
+
+    bgr: np.ndarray  # uint8 H x W x 3, resampled so the face is about SURROUND_FACE_PIXELS wide
+    head: np.ndarray  # bool H x W: the face and the hair band
+    hair_reach: np.ndarray  # bool H x W: as far round the face as hair and a beard may reach
+    face_box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the face in ``bgr``
+    touches: tuple[bool, bool, bool, bool]  # left, top, right, bottom edge is the photo's edge
 
 
 @dataclass(frozen=True)
@@ -90,11 +103,13 @@ class RegionPixels:
     left_cheek: np.ndarray
     right_cheek: np.ndarray
     iris: np.ndarray
-    sclera: np.ndarray
+    sclera: np.ndarray  # the eye openings without the iris discs: eye whites, lids, lashes
+    pupil: np.ndarray
     lips: np.ndarray
+    teeth: np.ndarray  # the mouth opening: teeth when the mouth is open and smiling
     brows: np.ndarray
     hair_band: np.ndarray
-    background: np.ndarray  # outside the face and hair, subsampled
+    surround: Surround
     face_box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the face in the working image
 
 
@@ -106,6 +121,10 @@ def _polygon(mask: np.ndarray, points: np.ndarray, origin: np.ndarray, value: in
 def _ring(mask: np.ndarray, points: np.ndarray, origin: np.ndarray, value: int = 255) -> None:
     """Fill a non-convex outline given in order (eye openings, lips)."""
     cv2.fillPoly(mask, [np.round(points - origin).astype(np.int32)], value)
+
+
+def _disc(mask: np.ndarray, centre: np.ndarray, radius: float, value: int = 255) -> None:
+    cv2.circle(mask, np.round(centre).astype(int).tolist(), max(1, round(radius)), value, -1)
 
 
 def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
@@ -133,29 +152,29 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
     skin = mask_of(RIGHT_CHEEK, LEFT_CHEEK, FOREHEAD)
 
     eyes = np.zeros(shape, np.uint8)
-    _ring(eyes, points[list(RIGHT_EYE)], origin)
-    _ring(eyes, points[list(LEFT_EYE)], origin)
-    irises = np.zeros(shape, np.uint8)
+    for outline in EYES:
+        _ring(eyes, points[list(outline)], origin)
+    iris_rings = np.zeros(shape, np.uint8)
     iris_discs = np.zeros(shape, np.uint8)
+    pupils = np.zeros(shape, np.uint8)
     for group in (RIGHT_IRIS, LEFT_IRIS):
         centre = points[group[0]] - origin
         radius = float(np.linalg.norm(points[list(group[1:])] - points[group[0]], axis=1).mean())
-        cv2.circle(
-            iris_discs, np.round(centre).astype(int).tolist(), max(1, round(radius * 1.15)), 255, -1
-        )
+        _disc(iris_discs, centre, radius * 1.15)
         ring = np.zeros(shape, np.uint8)
-        cv2.circle(
-            ring, np.round(centre).astype(int).tolist(), max(1, round(radius * 0.85)), 255, -1
-        )
-        # The pupil is black for everyone: keep the coloured ring only.
-        cv2.circle(ring, np.round(centre).astype(int).tolist(), round(radius * 0.4), 0, -1)
-        irises |= ring
-    iris = irises & eyes
+        _disc(ring, centre, radius * 0.85)
+        # The pupil is black for everyone: the iris colour is the ring around it.
+        _disc(ring, centre, radius * 0.4, 0)
+        iris_rings |= ring
+        _disc(pupils, centre, radius * 0.3)
+    iris = iris_rings & eyes
     sclera = cv2.erode(eyes, np.ones((3, 3), np.uint8)) & ~iris_discs
 
     lips = np.zeros(shape, np.uint8)
     _ring(lips, points[list(LIPS_OUTER)], origin)
-    _ring(lips, points[list(LIPS_INNER)], origin, 0)
+    mouth = np.zeros(shape, np.uint8)
+    _ring(mouth, points[list(LIPS_INNER)], origin)
+    lips &= ~mouth
 
     brows = mask_of(RIGHT_BROW, LEFT_BROW)
 
@@ -174,37 +193,57 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
         # A median is as good from a few thousand pixels as from all of them.
         return found[:: max(1, len(found) // REGION_SAMPLES)]
 
-    background = _background(bgr, (bx0, by0, bx1, by1), face_area | band)
     return RegionPixels(
         skin=pixels(skin),
         left_cheek=pixels(left_cheek),
         right_cheek=pixels(right_cheek),
         iris=pixels(iris),
         sclera=pixels(sclera),
+        pupil=pixels(pupils & eyes),
         lips=pixels(lips),
+        teeth=pixels(cv2.erode(mouth, np.ones((3, 3), np.uint8))),
         brows=pixels(brows),
         hair_band=pixels(band & ~face_area),
-        background=background,
+        surround=_surround(bgr, (bx0, by0, bx1, by1), face_area | band, face.box),
         face_box=(int(x0), int(y0), int(x1), int(y1)),
     )
 
 
-def _background(
-    bgr: np.ndarray, box: tuple[int, int, int, int], face_and_hair: np.ndarray
-) -> np.ndarray:
-    """Pixels around the head but outside the face and hair band, on a grid of about
-    ``BACKGROUND_SAMPLES`` points.
+def _surround(
+    bgr: np.ndarray,
+    box: tuple[int, int, int, int],
+    face_and_hair: np.ndarray,
+    face_box: tuple[float, float, float, float],
+) -> Surround:
+    """The photo within ``SURROUND`` head sizes of the head, resampled small.
 
-    Only the surroundings within ``SURROUND`` head sizes count: they share the face's light, and
-    how much of a wide frame is wall or sky then does not change the metering.
+    Only the surroundings near the head count: they share the face's light, and how much of a
+    wide frame is wall or sky then does not change the estimate.
     """
     bx0, by0, bx1, by1 = box
     margin_x, margin_y = SURROUND * (bx1 - bx0), SURROUND * (by1 - by0)
     sx0, sy0 = int(max(0, bx0 - margin_x)), int(max(0, by0 - margin_y))
     sx1 = int(min(bgr.shape[1], bx1 + margin_x))
     sy1 = int(min(bgr.shape[0], by1 + margin_y))
-    surround = bgr[sy0:sy1, sx0:sx1]
-    keep = np.ones(surround.shape[:2], bool)
-    keep[by0 - sy0 : by1 - sy0, bx0 - sx0 : bx1 - sx0] = face_and_hair == 0
-    step = max(2, round((surround.shape[0] * surround.shape[1] / BACKGROUND_SAMPLES) ** 0.5))
-    return surround[::step, ::step][keep[::step, ::step]]
+    head = np.zeros((sy1 - sy0, sx1 - sx0), np.uint8)
+    head[by0 - sy0 : by1 - sy0, bx0 - sx0 : bx1 - sx0] = face_and_hair
+    # Hair and a beard reach beyond the hair band: an ellipse round the face.
+    fx0, fy0, fx1, fy1 = face_box
+    hair = head.copy()
+    centre = (round((fx0 + fx1) / 2 - sx0), round((fy0 + fy1) / 2 - 0.1 * (fy1 - fy0) - sy0))
+    axes = (round(0.8 * (fx1 - fx0)), round(0.8 * (fy1 - fy0)))
+    cv2.ellipse(hair, centre, axes, 0, 0, 360, 255, -1)
+    shrink = min(1.0, SURROUND_FACE_PIXELS / max(face_box[2] - face_box[0], 1.0))
+    size = (max(1, round((sx1 - sx0) * shrink)), max(1, round((sy1 - sy0) * shrink)))
+    small = cv2.resize(bgr[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_AREA)
+    small_head = cv2.resize(head, size, interpolation=cv2.INTER_NEAREST) > 0
+    small_hair = cv2.resize(hair, size, interpolation=cv2.INTER_NEAREST) > 0
+    origin = (sx0, sy0, sx0, sy0)
+    fx0, fy0, fx1, fy1 = ((v - o) * shrink for v, o in zip(face_box, origin, strict=True))
+    return Surround(
+        bgr=small,
+        head=small_head,
+        hair_reach=small_hair,
+        face_box=(int(fx0), int(fy0), round(fx1), round(fy1)),
+        touches=(sx0 == 0, sy0 == 0, sx1 == bgr.shape[1], sy1 == bgr.shape[0]),
+    )
