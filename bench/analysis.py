@@ -7,8 +7,11 @@
 
 Warm numbers: the bundled astronaut photo upscaled to 1 MP and 2 MP JPEGs, analysed ``-n`` times
 after ``--warmup`` runs; per-stage medians and p95 come from the result's ``timings_ms``, images/s
-from wall-clock time around ``analyze``. Cold start: a fresh Python process (interpreter start,
-imports, ``warm_up()``, first result), timed from spawn to answer; its own peak RSS (VmHWM).
+from wall-clock time around ``analyze``; the ratio of the whole analysis to decode + landmarks
+alone (what finding the face costs, before anything is measured), and what three photos of one
+person cost through ``analyze_person`` against one. Cold start: a fresh Python process
+(interpreter start, imports, ``warm_up()``, first result), timed from spawn to answer; its own
+peak RSS (VmHWM).
 ``--cold-python`` runs that process with another interpreter, e.g. a virtual environment
 installed the way the analyze image is (docs/benchmarks.md says how), so the cold start measured
 is the image's, without the development tools.
@@ -132,6 +135,25 @@ def warm(data: bytes, iterations: int, warmup: int) -> dict[str, Any]:
     }
 
 
+def person_cost(data: bytes, iterations: int) -> dict[str, float]:
+    """``analyze_person`` with three copies of the photo against ``analyze`` with one."""
+    from colorseason.analysis import analyze, analyze_person
+
+    one, three = [], []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        analyze(data)
+        one.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        analyze_person([data, data, data])
+        three.append(time.perf_counter() - start)
+    return {
+        "one_ms": statistics.median(one) * 1000,
+        "three_ms": statistics.median(three) * 1000,
+        "ratio": statistics.median(three) / statistics.median(one),
+    }
+
+
 def cold(data: bytes, runs: int, python: str = sys.executable) -> dict[str, Any]:
     """Process cold start: spawn → imports → warm_up → first result, ``runs`` times."""
     samples = []
@@ -186,6 +208,22 @@ def markdown(report: dict[str, Any]) -> str:
         + " | ".join(f"**{report['warm'][size]['images_per_s']:.1f}** | " for size in sizes)
         + " |"
     )
+    largest = sizes[-1]
+    stages_ms = report["warm"][largest]["stages_ms"]
+    finding = stages_ms["decode"]["median"] + stages_ms["landmarks"]["median"]
+    total = report["warm"][largest]["wall_ms"]["median"]
+    lines += [
+        "",
+        f"{largest}: the whole analysis costs **{total / finding:.2f}×** decode + landmarks "
+        f"alone ({total:.1f} ms against {finding:.1f} ms).",
+    ]
+    if "person" in report:
+        person = report["person"]
+        lines.append(
+            f"Three photos of one person (`analyze_person`, {largest}): "
+            f"**{person['three_ms']:.1f} ms**, {person['ratio']:.2f}× one photo "
+            f"({person['one_ms']:.1f} ms)."
+        )
     if "cold" in report:
         cold_start = report["cold"]
         lines += [
@@ -231,8 +269,9 @@ def main() -> None:
     for megapixels in args.megapixels:
         data = sample_jpeg(args.sample, megapixels=megapixels)
         report["warm"][f"{megapixels:g} MP"] = warm(data, args.iterations, args.warmup)
+    largest = sample_jpeg(args.sample, megapixels=max(args.megapixels))
+    report["person"] = person_cost(largest, max(5, args.iterations // 5))
     if args.cold_runs:
-        largest = sample_jpeg(args.sample, megapixels=max(args.megapixels))
         report["cold"] = cold(largest, args.cold_runs, args.cold_python)
     print(json.dumps(report, indent=2) if args.json else markdown(report))
 

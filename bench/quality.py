@@ -49,6 +49,7 @@ import numpy as np
 from colorseason.analysis import MODEL_VERSION, analyze, landmarks
 from colorseason.analysis.colorspace import LUMINANCE, SRGB8_TO_LINEAR, delta_e_2000
 from colorseason.analysis.features import FEATURE_NAMES, Measurements, feature_vector
+from colorseason.analysis.seasons import SEASONS
 from colorseason.errors import ColorseasonError
 from colorseason.testing import (
     CASTS_RGB,
@@ -456,6 +457,45 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     }
 
 
+def person_consensus(faces: list[Face], photos: Path) -> dict[str, Any]:
+    """For each same-person group of four or more photos: does the combined diagnosis of any
+    three of its photos give the same family as the combined diagnosis of the others?"""
+    from colorseason.analysis import person, pipeline
+
+    evidence: dict[str, list[pipeline.PhotoEvidence]] = defaultdict(list)
+    for face in faces:
+        data = (photos / face.file).read_bytes()
+        try:
+            index = None
+            if face.centre is not None:
+                boxes = analyze(data)["faces"]["boxes"]
+                index = _matching_face(boxes, face.centre)
+                if index is None:
+                    continue
+            evidence[face.person].append(pipeline.measure_photo(data, face=index))
+        except ColorseasonError:
+            continue
+
+    def family(group: list[pipeline.PhotoEvidence]) -> str:
+        probabilities = person.combine(group).probabilities
+        totals: dict[str, float] = defaultdict(float)
+        for season, probability in zip(SEASONS, probabilities, strict=True):
+            totals[season.family] += float(probability)
+        return max(totals, key=totals.__getitem__)
+
+    groups = {}
+    for name, group in evidence.items():
+        if len(group) < 4:
+            continue
+        same = [
+            family([group[i] for i in trio])
+            == family([g for i, g in enumerate(group) if i not in trio])
+            for trio in itertools.combinations(range(len(group)), 3)
+        ]
+        groups[name] = {"photos": len(group), "splits": len(same), "agree": _share(same)}
+    return groups
+
+
 def calibration(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """What the development set says about the model's constants (docs/model-card.md):
 
@@ -630,6 +670,9 @@ def main() -> None:
     parser.add_argument(
         "--calibration", action="store_true", help="also print what the set says of the model"
     )
+    parser.add_argument(
+        "--person", action="store_true", help="also test the consensus of several photos"
+    )
     args = parser.parse_args()
     if not args.tsv.is_file():
         raise SystemExit(f"quality: {args.tsv} not found (it lives in ../shared/eval)")
@@ -646,6 +689,13 @@ def main() -> None:
     rows = measure(faces, args.photos, args.quick, kinds)
     summaries = {mode: summarise(rows, mode) for mode in MODES}
     print(markdown(rows, summaries))
+    if args.person:
+        groups = person_consensus(faces, args.photos)
+        print("\nSeveral photos of one person: any three against the others, same family?\n")
+        print("| person | photos | splits | same family |\n|---|---:|---:|---:|")
+        for name, group in groups.items():
+            share = _fmt(group["agree"], percent=True)
+            print(f"| {name} | {group['photos']} | {group['splits']} | {share} |")
     if args.calibration:
         print(json.dumps(calibration(rows), indent=1))
     if args.json:

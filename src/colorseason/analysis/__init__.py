@@ -2,13 +2,15 @@
 
 Public API::
 
-    analyze(data: bytes, *, correct_illumination=True) -> dict   # the result JSON
+    analyze(data: bytes, *, face=None, correct_illumination=True) -> dict   # the result JSON
+    analyze_person(photos: list[bytes], *, faces=None) -> dict   # 1-5 photos of one person
     warm_up() -> None                                            # load model and graphs now
     MODEL_VERSION: str
 
 Bad photos raise ``colorseason.errors.ColorseasonError`` subclasses with stable codes.
-Stages, one module each: decode → landmarks → regions → illumination → features → model →
-palette / quality; ``pipeline`` strings them together.
+Stages, one module each: decode → landmarks → regions → illumination (with ``references``) →
+features → model → palette / quality; ``pipeline`` strings them together for one photo, and
+``person`` combines several photos of one person.
 
 The public names load on first use (MediaPipe and onnxruntime take about a second), so that
 ``decode.validate`` can be imported alone: analyze's ``POST /jobs`` checks uploads with it.
@@ -20,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from colorseason.analysis.model import MODEL_VERSION
+    from colorseason.analysis.person import analyze_person
     from colorseason.analysis.pipeline import analyze, warm_up
 
-__all__ = ["MODEL_VERSION", "analyze", "warm_up"]
+__all__ = ["MODEL_VERSION", "analyze", "analyze_person", "warm_up"]
 
 
 def __getattr__(name: str) -> Any:
@@ -34,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from colorseason.analysis import pipeline
 
         return getattr(pipeline, name)
+    if name == "analyze_person":
+        from colorseason.analysis import person
+
+        return person.analyze_person
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,8 +39,10 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
 
 
-# 8-bit sRGB code value -> linear light, so images are linearised by table look-up.
+# 8-bit sRGB code value -> linear light, so images are linearised by table look-up; and its
+# natural log (black floored at 1e-4), for log-chromaticity by look-up too.
 SRGB8_TO_LINEAR: np.ndarray = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
+LOG_SRGB8: np.ndarray = np.log(np.maximum(SRGB8_TO_LINEAR, 1e-4)).astype(np.float32)
 
 
 def bgr8_to_linear_rgb(bgr_pixels: np.ndarray) -> np.ndarray:

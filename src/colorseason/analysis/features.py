@@ -11,13 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from colorseason.analysis.colorspace import (
-    CLIPPED,
     LUMINANCE,
     bgr8_to_linear_rgb,
     chroma_hue,
     lab_to_linear_rgb,
     linear_rgb_to_lab,
-    log_chroma,
 )
 from colorseason.analysis.regions import RegionPixels
 
@@ -86,27 +84,6 @@ def _trimmed_median(lab: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.median(kept if len(kept) else lab, axis=0)
 
 
-def surface_colour(bgr_pixels: np.ndarray, low: float = 15, high: float = 90) -> np.ndarray:
-    """The linear-RGB colour of a matte surface (skin) from its 8-bit BGR pixels.
-
-    Skin clips in red first: in a bright or flash-lit photo many skin pixels have R at 255 and
-    have lost their hue, and the unclipped ones left are the shadowed, darker ones. So lightness
-    is the trimmed median luminance of all pixels (the median holds while fewer than half clip),
-    and chromaticity the median of the unclipped pixels in that luminance range, as a surface's
-    chromaticity does not change with its shading.
-    """
-    if len(bgr_pixels) == 0:
-        return np.full(3, np.nan)
-    rgb = bgr8_to_linear_rgb(bgr_pixels)
-    luminance = rgb @ LUMINANCE
-    lo, hi = np.percentile(luminance, [low, high])
-    kept = (luminance >= lo) & (luminance <= hi)
-    unclipped = kept & (bgr_pixels.max(axis=1) < CLIPPED)
-    chroma = np.median(log_chroma(rgb[unclipped if unclipped.sum() >= 20 else kept]), axis=0)
-    colour = np.exp(np.array([chroma[0], 0.0, chroma[1]]))
-    return colour * (float(np.median(luminance[kept])) / float(colour @ LUMINANCE))
-
-
 def _hair(band: np.ndarray, brows: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, bool]:
     """Hair colour from the band above the forehead; brows when the band shows no hair.
 
@@ -123,7 +100,7 @@ def _hair(band: np.ndarray, brows: np.ndarray, skin: np.ndarray) -> tuple[np.nda
 def measure(regions: RegionPixels, gains: np.ndarray, log_exposure_sd: float) -> Measurements:
     """Measure skin, eyes, hair and lips in CIELAB with ``gains`` applied in linear RGB;
     ``log_exposure_sd`` (the sd of ln exposure) sets how unsure skin lightness is."""
-    skin = linear_rgb_to_lab(surface_colour(regions.skin) * gains)
+    skin = linear_rgb_to_lab(regions.skin_colour * gains)
     left = _trimmed_median(_lab(regions.left_cheek, gains), 15, 90)
     right = _trimmed_median(_lab(regions.right_cheek, gains), 15, 90)
     # Iris: lashes and lid shadows at the bottom, catch-lights at the top.

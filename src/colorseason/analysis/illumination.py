@@ -33,12 +33,10 @@ from colorseason.analysis import references
 from colorseason.analysis.colorspace import (
     CLIPPED,
     LUMINANCE,
-    bgr8_to_linear_rgb,
     chroma_hue,
     linear_rgb_to_lab,
     log_chroma,
 )
-from colorseason.analysis.features import surface_colour
 from colorseason.analysis.regions import RegionPixels, Surround
 
 # How far a camera's own exposure of a face strays from a well-exposed one (ln units; about
@@ -122,29 +120,33 @@ def _gradient(values: np.ndarray) -> np.ndarray:
 def grey_pixel_chroma(surround: Surround, skin_chroma: np.ndarray) -> tuple[np.ndarray, int] | None:
     """The light's log-chromaticity from the grey pixels of the surroundings, and how many
     pixels it rests on; None when the surroundings show too few."""
-    bgr = surround.bgr
-    rgb = cv2.blur(bgr8_to_linear_rgb(bgr).astype(np.float32), (3, 3))
-    chroma = log_chroma(rgb).astype(np.float32)
-    log_luminance = np.log(np.maximum(rgb @ LUMINANCE.astype(np.float32), 1e-4))
-    contrast = _gradient(log_luminance)
+    # Light is judged on a slightly smoothed image: single-pixel noise is no chromaticity.
+    rgb = cv2.blur(surround.rgb, (3, 3))
+    log = np.log(np.maximum(rgb, 1e-4))
+    red, blue = log[..., 0] - log[..., 1], log[..., 2] - log[..., 1]
+    contrast = _gradient(np.log(np.maximum(rgb @ LUMINANCE.astype(np.float32), 1e-4)))
     # How much the chromaticity moves per unit of shading: ~0 on a grey surface, whose channels
     # the camera's tone curve treats alike; more on a coloured one, whose it bends apart.
-    drift = np.hypot(_gradient(chroma[..., 0]), _gradient(chroma[..., 1]))
+    drift = np.hypot(_gradient(red), _gradient(blue))
     greyness = cv2.blur(drift, (3, 3)) / np.maximum(cv2.blur(contrast, (3, 3)), 1e-4)
-    brightest = bgr.max(axis=2)
+    brightest = surround.brightest
+    skin_like = (np.abs(red - skin_chroma[0]) <= _SKIN_CHROMA_TOLERANCE) & (
+        np.abs(blue - skin_chroma[1]) <= _SKIN_CHROMA_TOLERANCE
+    )
     usable = (
         ~surround.hair_reach
         & (brightest < CLIPPED)
         & (brightest > 12)
         & (contrast > _MIN_CONTRAST)
-        & (np.abs(chroma - skin_chroma).max(axis=2) > _SKIN_CHROMA_TOLERANCE)
+        & ~skin_like
     )
     candidates = np.count_nonzero(usable)
     if candidates < _MIN_GREY_PIXELS:
         return None
     count = max(_MIN_GREY_PIXELS, int(candidates * _GREY_SHARE))
     greyest = np.argpartition(greyness[usable], count - 1)[:count]
-    return np.median(chroma[usable][greyest], axis=0), count
+    chroma = np.array([np.median(red[usable][greyest]), np.median(blue[usable][greyest])])
+    return chroma, count
 
 
 def _combined_exposure(
@@ -224,11 +226,11 @@ def _keep_skin_skin(skin: np.ndarray, chroma: np.ndarray) -> np.ndarray:
 
 def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
     """Estimate the light and the exposure of the face whose landmarks are ``points``."""
-    skin = surface_colour(regions.skin)
+    skin = regions.skin_colour
     skin_chroma = log_chroma(skin)
 
     eyes = references.find_eye_whites(
-        regions.sclera, regions.iris, regions.skin, references.eye_openness(points)
+        regions.sclera, regions.iris, skin, references.eye_openness(points)
     )
     teeth = references.find_teeth(regions.teeth, regions.lips, references.mouth_openness(points))
     scene = grey_pixel_chroma(regions.surround, skin_chroma)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -23,7 +23,7 @@ from colorseason.errors import FaceHiddenError, FaceTooSmallError
 MIN_FACE_PIXELS = 20
 # A face narrower than this in the working copy is measured again from the photo at a higher
 # resolution, when the photo has one: its eye whites and teeth are then a few pixels more.
-DETAIL_FACE_PIXELS = 150
+DETAIL_FACE_PIXELS = 110
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ _QUADRATURE_NODES = np.array([-np.sqrt(3.0), 0.0, np.sqrt(3.0)])
 _QUADRATURE_WEIGHTS = np.array([1 / 6, 2 / 3, 1 / 6])
 
 
-def _predict(measured: features.Measurements, log_sd: float) -> tuple[np.ndarray, np.ndarray]:
+def predict(measured: features.Measurements, log_sd: float) -> tuple[np.ndarray, np.ndarray]:
     """Season probabilities averaged over the exposure's uncertainty; the dimensions at the
     estimate."""
     factors = np.exp(_QUADRATURE_NODES * log_sd)
@@ -90,23 +90,33 @@ def _closer_look(
     return bgr, replace(found, points=found.points * np.float32(scale / image.scale))
 
 
-def analyze(
+@dataclass(frozen=True)
+class PhotoEvidence:
+    """What one photo shows of its face, before the model is asked."""
+
+    found: landmarks.FaceLandmarks
+    light: illumination.LightEstimate
+    measured: features.Measurements
+    issues: list[quality.QualityIssue]
+    corrected: bool
+    timings: dict[str, float]
+
+    @property
+    def quality_score(self) -> float:
+        return quality.score(self.issues)
+
+
+def measure_photo(
     data: bytes,
     *,
     face: int | None = None,
     correct_illumination: bool = True,
     max_bytes: int = decode.MAX_BYTES,
     max_pixels: int = decode.MAX_PIXELS,
-) -> dict[str, Any]:
-    """Diagnose the season of the face in ``data`` (JPEG, PNG or WebP bytes).
-
-    Returns the result JSON (see docs/api.md); raises a ``ColorseasonError`` for a photo that
-    cannot be analysed. ``face`` picks a face by its number (left to right from 0, as in the
-    result's ``faces.boxes``); by default the largest is analysed. ``correct_illumination=False``
-    takes the photo's colours as they are (benchmarks use it to show what the correction buys).
-    """
+) -> PhotoEvidence:
+    """Decode ``data``, find the face, judge the light and measure the colours (see
+    :func:`analyze`); raises a ``ColorseasonError`` for a photo that cannot be measured."""
     clock = _Stopwatch()
-    started = time.perf_counter()
     image = clock.run(
         "decode", decode.decode_image, data, max_bytes=max_bytes, max_pixels=max_pixels
     )
@@ -124,7 +134,6 @@ def analyze(
         else illumination.UNCORRECTED
     )
     measured = clock.run("measure", features.measure, pixels, light.gains, light.log_exposure_sd)
-    probabilities, dimensions = clock.run("model", _predict, measured, light.log_exposure_sd)
     issues = clock.run(
         "quality",
         quality.assess,
@@ -136,7 +145,17 @@ def analyze(
         detail_bgr,
         pixels.face_box,
     )
+    return PhotoEvidence(found, light, measured, issues, correct_illumination, clock.timings)
 
+
+def diagnosis(
+    probabilities: np.ndarray,
+    dimensions: np.ndarray,
+    measured: features.Measurements,
+    issues: list[quality.QualityIssue],
+) -> dict[str, Any]:
+    """The diagnosis part of a result: season, families, dimensions, colours, palette, quality
+    and confidence."""
     ranked = np.argsort(-probabilities)
     season, runner_up = SEASONS[ranked[0]], SEASONS[ranked[1]]
     families = dict.fromkeys(FAMILIES, 0.0)
@@ -144,7 +163,6 @@ def analyze(
         families[each.family] += float(probability)
     warmth, depth, clarity, contrast = (float(value) for value in dimensions)
     quality_score = quality.score(issues)
-    clock.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
     return {
         "season": season.to_dict(),
         "second_season": runner_up.to_dict(),
@@ -172,18 +190,61 @@ def analyze(
         },
         # How sure we are of the family, discounted by what the photo lets us see.
         "confidence": round(families[season.family] * quality_score, 3),
+    }
+
+
+def photo_facts(evidence: PhotoEvidence) -> dict[str, Any]:
+    """Which face of the photo was analysed and what set its light."""
+    found, light = evidence.found, evidence.light
+    return {
         "faces": {
             "count": found.face_count,
             "analysed": found.index,
             "boxes": [[round(value, 4) for value in box] for box in found.boxes],
         },
         "illumination": {
-            "corrected": correct_illumination,
+            "corrected": evidence.corrected,
             "reference": light.reference,
             "exposure_anchors": list(light.anchors),
             "cast_degrees": round(light.cast_degrees, 1),
             "exposure_gain": round(light.exposure_gain, 2),
         },
+    }
+
+
+def analyze(
+    data: bytes,
+    *,
+    face: int | None = None,
+    correct_illumination: bool = True,
+    max_bytes: int = decode.MAX_BYTES,
+    max_pixels: int = decode.MAX_PIXELS,
+) -> dict[str, Any]:
+    """Diagnose the season of the face in ``data`` (JPEG, PNG or WebP bytes).
+
+    Returns the result JSON (see docs/api.md); raises a ``ColorseasonError`` for a photo that
+    cannot be analysed. ``face`` picks a face by its number (left to right from 0, as in the
+    result's ``faces.boxes``); by default the largest is analysed. ``correct_illumination=False``
+    takes the photo's colours as they are (benchmarks use it to show what the correction buys).
+    """
+    started = time.perf_counter()
+    evidence = measure_photo(
+        data,
+        face=face,
+        correct_illumination=correct_illumination,
+        max_bytes=max_bytes,
+        max_pixels=max_pixels,
+    )
+    clock = _Stopwatch()
+    clock.timings = dict(evidence.timings)
+    probabilities, dimensions = clock.run(
+        "model", predict, evidence.measured, evidence.light.log_exposure_sd
+    )
+    result = diagnosis(probabilities, dimensions, evidence.measured, evidence.issues)
+    clock.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+    return {
+        **result,
+        **photo_facts(evidence),
         "model": {"version": model.MODEL_VERSION},
         "timings_ms": clock.timings,
     }

@@ -27,8 +27,7 @@ import cv2
 import numpy as np
 
 from colorseason.analysis.colorspace import CLIPPED, LUMINANCE, bgr8_to_linear_rgb, log_chroma
-from colorseason.analysis.features import surface_colour
-from colorseason.analysis.regions import Surround
+from colorseason.analysis.regions import Surround, surface_colour
 
 
 @dataclass(frozen=True)
@@ -116,30 +115,32 @@ def find_white_card(
     """The white card beside the face, or None (most photos have none: it must not be guessed).
     ``skin`` is the skin's linear-RGB colour, ``light_chroma`` the light's log-chromaticity as
     the surroundings and the eyes show it."""
-    bgr = surround.bgr
-    height, width = bgr.shape[:2]
+    height, width = surround.bgr.shape[:2]
     x0, y0, x1, y1 = surround.face_box
     face_area = max(1, (x1 - x0) * (y1 - y0))
-    rgb = bgr8_to_linear_rgb(bgr)
-    luminance = rgb @ LUMINANCE
-    log_luminance = np.log(np.maximum(luminance, 1e-4)).astype(np.float32)
-    chroma = log_chroma(rgb).astype(np.float32)
+    rgb, luminance, red, blue = surround.rgb, surround.luminance, surround.red, surround.blue
     skin_luminance = float(skin @ LUMINANCE)
     low, high = (skin_luminance * ratio for ratio in _CARD_OVER_SKIN)
-    skin_red = float(log_chroma(skin)[0])
-    flat = (_local_sd(log_luminance) < _CARD_LOCAL_LOG_SD) & (
-        np.maximum(_local_sd(chroma[..., 0]), _local_sd(chroma[..., 1])) < _CARD_CHROMA_SD
-    )
+    light_red, light_blue = (float(value) for value in light_chroma)
+    # The cheap tests first: most photos have no pixel bright and neutral enough to be paper.
     candidate = (
         (luminance > low)
         & (luminance < high)
-        & (bgr.max(axis=2) < CLIPPED)
-        & flat
+        & (surround.brightest < CLIPPED)
         & ~surround.head
-        & (np.abs(chroma).max(axis=2) < _CARD_MAX_CHROMA)
-        & (np.abs(chroma - light_chroma.astype(np.float32)).max(axis=2) < _CARD_LIGHT_AGREEMENT)
-        & (chroma[..., 0] < skin_red - _CARD_LESS_RED_THAN_SKIN)
-    ).astype(np.uint8)
+        & (np.abs(red - light_red) < _CARD_LIGHT_AGREEMENT)
+        & (np.abs(blue - light_blue) < _CARD_LIGHT_AGREEMENT)
+        & (np.abs(red) < _CARD_MAX_CHROMA)
+        & (np.abs(blue) < _CARD_MAX_CHROMA)
+        & (red < float(log_chroma(skin)[0]) - _CARD_LESS_RED_THAN_SKIN)
+    )
+    if np.count_nonzero(candidate) < _CARD_AREA[0] * face_area:
+        return None
+    log_luminance = np.log(np.maximum(luminance, 1e-4))
+    flat = (_local_sd(log_luminance) < _CARD_LOCAL_LOG_SD) & (
+        np.maximum(_local_sd(red), _local_sd(blue)) < _CARD_CHROMA_SD
+    )
+    candidate = (candidate & flat).astype(np.uint8)
     candidate = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     head_ring = cv2.dilate(surround.head.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     best: tuple[float, np.ndarray] | None = None
@@ -270,11 +271,12 @@ class _Whites:
 def _whites(candidates: np.ndarray, around: np.ndarray, dark: np.ndarray) -> _Whites | None:
     """The white part of ``candidates`` (8-bit BGR pixels), or None when too few are white.
 
-    ``around`` is the coloured tissue next to it (skin, lips), ``dark`` the dark part beside it
-    (iris, mouth). A clipped red channel barely moves luminance, so only clipped green censors
-    it; chromaticity comes from the pixels with no channel clipped.
+    ``around`` is the linear-RGB colour of the tissue next to it (skin, lips), ``dark`` the
+    pixels of the dark part beside it (iris, mouth). A clipped red channel barely moves
+    luminance, so only clipped green censors it; chromaticity comes from the pixels with no
+    channel clipped.
     """
-    if len(candidates) < _MIN_WHITE_PIXELS or len(around) == 0 or len(dark) == 0:
+    if len(candidates) < _MIN_WHITE_PIXELS or len(dark) == 0:
         return None
     rgb = bgr8_to_linear_rgb(candidates)
     luminance = rgb @ LUMINANCE
@@ -291,7 +293,7 @@ def _whites(candidates: np.ndarray, around: np.ndarray, dark: np.ndarray) -> _Wh
     if count < _MIN_WHITE_PIXELS:
         return None
     # Whites are less red than the tissue around them; if not, they are that tissue.
-    if np.median(chroma[white, 0]) > log_chroma(surface_colour(around))[0] - _WHITE_LESS_RED:
+    if np.median(chroma[white, 0]) > log_chroma(around)[0] - _WHITE_LESS_RED:
         return None
     level = float(np.median(luminance[white]))
     unclipped = white & (candidates.max(axis=1) < CLIPPED)
@@ -313,17 +315,16 @@ def _log_sd(base: float, found: _Whites) -> float:
 
 
 def find_eye_whites(
-    sclera: np.ndarray, iris: np.ndarray, skin: np.ndarray, openness: float
+    sclera: np.ndarray, iris: np.ndarray, skin_colour: np.ndarray, openness: float
 ) -> Reference | None:
     """The eye whites as a reference, or None when they cannot be trusted: eyes closed, too few
     white pixels, too many of them clipped, or implausibly dark or bright for the skin
     (sunglasses, deep shadow). Half-closed eyes and few pixels count for less."""
-    if openness < EYES_OPEN_RATIO or len(skin) == 0:
+    if openness < EYES_OPEN_RATIO or not np.isfinite(skin_colour).all():
         return None
-    found = _whites(sclera, skin, iris)
+    found = _whites(sclera, skin_colour, iris)
     if found is None or found.censored >= _MAX_CENSORED:
         return None
-    skin_colour = surface_colour(skin)
     # Whites are bluer than skin too: a tinted lens is not.
     if log_chroma(skin_colour)[1] >= log_chroma(found.colour)[1]:
         return None
@@ -345,7 +346,9 @@ def find_teeth(teeth: np.ndarray, lips: np.ndarray, openness: float) -> Referenc
     """The teeth as a weak exposure anchor, or None (mouth closed, teeth hidden or in shadow)."""
     if openness < MOUTH_OPEN_RATIO:
         return None
-    found = _whites(teeth, lips, lips)
+    if len(lips) == 0:
+        return None
+    found = _whites(teeth, surface_colour(lips), lips)
     if found is None or found.censored >= _MAX_CENSORED:
         return None
     return Reference(

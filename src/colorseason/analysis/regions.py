@@ -12,6 +12,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from colorseason.analysis.colorspace import (
+    CLIPPED,
+    LOG_SRGB8,
+    LUMINANCE,
+    bgr8_to_linear_rgb,
+    log_chroma,
+)
 from colorseason.analysis.landmarks import FaceLandmarks
 
 RIGHT_CHEEK = (50, 101, 118, 117, 123, 147, 187, 205, 36)
@@ -86,9 +93,18 @@ SURROUND_FACE_PIXELS = 64
 
 @dataclass(frozen=True)
 class Surround:
-    """The head's surroundings as a small image: where the light is judged and a card is sought."""
+    """The head's surroundings as a small image: where the light is judged and a card is sought.
+
+    Besides the pixels it keeps the planes every judgement needs, computed once: linear RGB, its
+    luminance, ln(R/G) and ln(B/G), and each pixel's brightest 8-bit channel.
+    """
 
     bgr: np.ndarray  # uint8 H x W x 3, resampled so the face is about SURROUND_FACE_PIXELS wide
+    rgb: np.ndarray  # float32 H x W x 3, linear
+    luminance: np.ndarray  # float32 H x W
+    red: np.ndarray  # float32 H x W: ln(R/G)
+    blue: np.ndarray  # float32 H x W: ln(B/G)
+    brightest: np.ndarray  # uint8 H x W
     head: np.ndarray  # bool H x W: the face and the hair band
     hair_reach: np.ndarray  # bool H x W: as far round the face as hair and a beard may reach
     face_box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the face in ``bgr``
@@ -100,6 +116,7 @@ class RegionPixels:
     """8-bit BGR pixels of each region (N x 3 arrays), taken from the working image."""
 
     skin: np.ndarray
+    skin_colour: np.ndarray  # linear RGB of the skin as a surface (``surface_colour``)
     left_cheek: np.ndarray
     right_cheek: np.ndarray
     iris: np.ndarray
@@ -111,6 +128,27 @@ class RegionPixels:
     hair_band: np.ndarray
     surround: Surround
     face_box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the face in the working image
+
+
+def surface_colour(bgr_pixels: np.ndarray, low: float = 15, high: float = 90) -> np.ndarray:
+    """The linear-RGB colour of a matte surface (skin) from its 8-bit BGR pixels.
+
+    Skin clips in red first: in a bright or flash-lit photo many skin pixels have R at 255 and
+    have lost their hue, and the unclipped ones left are the shadowed, darker ones. So lightness
+    is the trimmed median luminance of all pixels (the median holds while fewer than half clip),
+    and chromaticity the median of the unclipped pixels in that luminance range, as a surface's
+    chromaticity does not change with its shading.
+    """
+    if len(bgr_pixels) == 0:
+        return np.full(3, np.nan)
+    rgb = bgr8_to_linear_rgb(bgr_pixels)
+    luminance = rgb @ LUMINANCE
+    lo, hi = np.percentile(luminance, [low, high])
+    kept = (luminance >= lo) & (luminance <= hi)
+    unclipped = kept & (bgr_pixels.max(axis=1) < CLIPPED)
+    chroma = np.median(log_chroma(rgb[unclipped if unclipped.sum() >= 20 else kept]), axis=0)
+    colour = np.exp(np.array([chroma[0], 0.0, chroma[1]]))
+    return colour * (float(np.median(luminance[kept])) / float(colour @ LUMINANCE))
 
 
 def _polygon(mask: np.ndarray, points: np.ndarray, origin: np.ndarray, value: int = 255) -> None:
@@ -193,8 +231,10 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
         # A median is as good from a few thousand pixels as from all of them.
         return found[:: max(1, len(found) // REGION_SAMPLES)]
 
+    skin_pixels = pixels(skin)
     return RegionPixels(
-        skin=pixels(skin),
+        skin=skin_pixels,
+        skin_colour=surface_colour(skin_pixels),
         left_cheek=pixels(left_cheek),
         right_cheek=pixels(right_cheek),
         iris=pixels(iris),
@@ -204,7 +244,12 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
         teeth=pixels(cv2.erode(mouth, np.ones((3, 3), np.uint8))),
         brows=pixels(brows),
         hair_band=pixels(band & ~face_area),
-        surround=_surround(bgr, (bx0, by0, bx1, by1), face_area | band, face.box),
+        surround=_surround(
+            bgr,
+            (bx0, by0, bx1, by1),
+            [points[list(FACE_OVAL)], np.concatenate([outer, inner[::-1]])],
+            face.box,
+        ),
         face_box=(int(x0), int(y0), int(x1), int(y1)),
     )
 
@@ -212,10 +257,11 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
 def _surround(
     bgr: np.ndarray,
     box: tuple[int, int, int, int],
-    face_and_hair: np.ndarray,
+    head_outlines: list[np.ndarray],
     face_box: tuple[float, float, float, float],
 ) -> Surround:
-    """The photo within ``SURROUND`` head sizes of the head, resampled small.
+    """The photo within ``SURROUND`` head sizes of the head, resampled small; ``head_outlines``
+    (working-image points) are the face and the hair band.
 
     Only the surroundings near the head count: they share the face's light, and how much of a
     wide frame is wall or sky then does not change the estimate.
@@ -225,23 +271,31 @@ def _surround(
     sx0, sy0 = int(max(0, bx0 - margin_x)), int(max(0, by0 - margin_y))
     sx1 = int(min(bgr.shape[1], bx1 + margin_x))
     sy1 = int(min(bgr.shape[0], by1 + margin_y))
-    head = np.zeros((sy1 - sy0, sx1 - sx0), np.uint8)
-    head[by0 - sy0 : by1 - sy0, bx0 - sx0 : bx1 - sx0] = face_and_hair
-    # Hair and a beard reach beyond the hair band: an ellipse round the face.
-    fx0, fy0, fx1, fy1 = face_box
-    hair = head.copy()
-    centre = (round((fx0 + fx1) / 2 - sx0), round((fy0 + fy1) / 2 - 0.1 * (fy1 - fy0) - sy0))
-    axes = (round(0.8 * (fx1 - fx0)), round(0.8 * (fy1 - fy0)))
-    cv2.ellipse(hair, centre, axes, 0, 0, 360, 255, -1)
     shrink = min(1.0, SURROUND_FACE_PIXELS / max(face_box[2] - face_box[0], 1.0))
     size = (max(1, round((sx1 - sx0) * shrink)), max(1, round((sy1 - sy0) * shrink)))
     small = cv2.resize(bgr[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_AREA)
-    small_head = cv2.resize(head, size, interpolation=cv2.INTER_NEAREST) > 0
-    small_hair = cv2.resize(hair, size, interpolation=cv2.INTER_NEAREST) > 0
-    origin = (sx0, sy0, sx0, sy0)
-    fx0, fy0, fx1, fy1 = ((v - o) * shrink for v, o in zip(face_box, origin, strict=True))
+    # The masks are drawn at the small size directly: resizing full-size masks costs more.
+    origin = np.array([sx0, sy0], np.float32)
+    head = np.zeros(small.shape[:2], np.uint8)
+    for outline in head_outlines:
+        cv2.fillPoly(head, [np.round((outline - origin) * shrink).astype(np.int32)], 255)
+    fx0, fy0, fx1, fy1 = ((v - o) * shrink for v, o in zip(face_box, (sx0, sy0) * 2, strict=True))
+    # Hair and a beard reach beyond the hair band: an ellipse round the face.
+    hair = head.copy()
+    centre = (round((fx0 + fx1) / 2), round((fy0 + fy1) / 2 - 0.1 * (fy1 - fy0)))
+    cv2.ellipse(
+        hair, centre, (round(0.8 * (fx1 - fx0)), round(0.8 * (fy1 - fy0))), 0, 0, 360, 255, -1
+    )
+    small_head, small_hair = head > 0, hair > 0
+    rgb = bgr8_to_linear_rgb(small)
+    log_blue, log_green, log_red = (LOG_SRGB8[small[..., channel]] for channel in range(3))
     return Surround(
         bgr=small,
+        rgb=rgb,
+        luminance=rgb @ LUMINANCE.astype(np.float32),
+        red=log_red - log_green,
+        blue=log_blue - log_green,
+        brightest=np.maximum(np.maximum(small[..., 0], small[..., 1]), small[..., 2]),
         head=small_head,
         hair_reach=small_hair,
         face_box=(int(fx0), int(fy0), round(fx1), round(fy1)),

@@ -1,0 +1,80 @@
+"""One person, several photos: the consensus diagnosis on real package photos and variants."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+
+from colorseason.analysis import analyze, analyze_person
+from colorseason.analysis.person import MAX_PHOTOS
+from colorseason.errors import BadRequestError, CorruptImageError, NoFaceError
+from colorseason.testing import CASTS_RGB, apply_cast, encode, sample_bgr, sample_jpeg
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_five_casts_together_answer_as_the_uncast_photo(name: str) -> None:
+    """Five photos of one face, each under another cast: one diagnosis, the uncast one's."""
+    bgr = sample_bgr(name)
+    alone = analyze(sample_jpeg(name))
+    together = analyze_person([encode(apply_cast(bgr, gains)) for gains in CASTS_RGB.values()])
+    assert together["season"]["family"] == alone["season"]["family"]
+    assert together["agreement"]["photos"] == 5
+    assert len(together["photos"]) == 5
+    assert all(photo["ok"] and not photo["different_person"] for photo in together["photos"])
+
+
+def test_the_result_keeps_the_usual_shape_and_adds_the_photos() -> None:
+    one = analyze(sample_jpeg("astronaut"))
+    several = analyze_person([sample_jpeg("astronaut"), sample_jpeg("astronaut", quality=70)])
+    assert set(one) <= set(several)
+    assert set(several) - set(one) == {"photos", "agreement"}
+    assert set(several["agreement"]) == {
+        "photos",
+        "family_share",
+        "skin_lightness_spread",
+        "skin_hue_spread",
+    }
+    photo = several["photos"][0]
+    assert set(photo) == {"ok", "season", "families", "quality", "reference", "different_person"}
+    assert sum(several["families"].values()) == pytest.approx(1, abs=1e-3)
+
+
+def test_one_photo_alone_is_the_single_photo_answer() -> None:
+    data = sample_jpeg("grace_hopper")
+    alone, person = analyze(data), analyze_person([data])
+    assert person["probabilities"] == alone["probabilities"]
+    assert person["agreement"]["family_share"] == 1.0
+
+
+def test_a_corrupt_photo_among_three_is_reported_and_left_out() -> None:
+    good = sample_jpeg("astronaut")
+    result = analyze_person([good, good[: len(good) // 3], sample_jpeg("astronaut", quality=60)])
+    photos = result["photos"]
+    assert [photo["ok"] for photo in photos] == [True, False, True]
+    assert photos[1]["error"]["code"] == CorruptImageError.code
+    assert result["agreement"]["photos"] == 2
+
+
+def test_all_failing_is_the_usual_error() -> None:
+    blank = encode(cv2.GaussianBlur(sample_bgr("astronaut"), (0, 0), 40))
+    with pytest.raises(NoFaceError):
+        analyze_person([blank, blank])
+
+
+def test_a_face_of_plainly_other_proportions_is_flagged_and_left_out() -> None:
+    """The astronaut three times, once squeezed to three quarters of her width: a face of other
+    proportions than hers, as a different person's would be."""
+    bgr = sample_bgr("astronaut")
+    squeezed = cv2.resize(bgr, None, fx=0.75, fy=1.0, interpolation=cv2.INTER_AREA)
+    result = analyze_person([sample_jpeg("astronaut"), encode(bgr, ".png"), encode(squeezed)])
+    assert [photo["different_person"] for photo in result["photos"]] == [False, False, True]
+    assert result["agreement"]["photos"] == 2
+
+
+def test_a_bad_number_of_photos_is_refused() -> None:
+    with pytest.raises(BadRequestError):
+        analyze_person([])
+    with pytest.raises(BadRequestError):
+        analyze_person([sample_jpeg("astronaut")] * (MAX_PHOTOS + 1))
+    with pytest.raises(BadRequestError):
+        analyze_person([sample_jpeg("astronaut")] * 2, faces=[0])
