@@ -167,6 +167,19 @@ TEXT: dict[str, dict[str, str]] = {
     "exposure_camera": {"en": "exposure as the camera set it", "ko": "노출: 카메라 그대로"},
     "colour_from": {"en": "light colour from {reference}", "ko": "조명 색 기준: {reference}"},
     "colour_uncorrected": {"en": "light colour not corrected", "ko": "조명 색 보정 안 함"},
+    "face_number": {"en": "Face {number}", "ko": "{number}번 얼굴"},
+    "tap_face": {
+        "en": "Tap another face to analyse it instead.",
+        "ko": "다른 얼굴을 누르면 그 얼굴을 분석합니다.",
+    },
+    "photo_advice": {
+        "en": "For the truest colours, hold a sheet of plain white paper beside your face at jaw "
+        "height; we find it by ourselves and use it to correct the light. Take the photo in "
+        "daylight from a window, with no filter or beauty mode, your hair back from your face.",
+        "ko": "가장 정확한 색을 원하면 흰 종이 한 장을 턱 높이에서 얼굴 옆에 들어 주세요. "
+        "종이는 저희가 알아서 찾아 조명 보정에 씁니다. 창가의 자연광에서 필터나 보정 모드 없이, "
+        "머리카락을 넘겨 얼굴이 드러나게 찍어 주세요.",
+    },
     "photo": {"en": "Photo", "ko": "사진"},
     "error": {"en": "Error", "ko": "오류"},
     "analysed": {"en": "analysed", "ko": "분석 완료"},
