@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from colorseason.testing import sample_jpeg
+from colorseason.testing import sample_jpeg, two_faces_jpeg
 from local_stack import Stack, running_stack
 
 pytestmark = pytest.mark.browser
@@ -92,6 +92,7 @@ def test_upload_result_korean_screenshot_delete(page: Page, stack: Stack) -> Non
         "request",
         lambda r: r.url.startswith(stack.urls["status"] + "/jobs/") and polls.append(r.headers),
     )
+    expect(page.locator("#capture [data-t='photo_advice']")).to_contain_text("white paper")
     photo = {"name": "astronaut.jpg", "mimeType": "image/jpeg", "buffer": sample_jpeg()}
     with page.expect_response(lambda r: r.url.endswith("/jobs")) as submitted:
         page.set_input_files("#file", files=[photo])  # from memory: nothing touches disk
@@ -148,6 +149,36 @@ def test_the_page_rides_out_a_status_outage(page: Page, stack: Stack) -> None:
     expect(page.locator("#result")).to_be_visible(timeout=60_000)
     assert refusals["left"] == 0
     expect(page.locator("#error")).to_be_hidden()
+
+
+def test_faces_are_boxed_on_the_photo_and_a_tap_analyses_another(page: Page) -> None:
+    """The boxes are drawn over the page's own copy of the photo; tapping the other face starts
+    a new job for it (``?face=1``), and its result highlights that face."""
+    photo = {"name": "group.jpg", "mimeType": "image/jpeg", "buffer": two_faces_jpeg()}
+    uploads: list[str] = []
+    page.on("request", lambda r: uploads.append(r.url) if r.method == "POST" else None)
+    page.set_input_files("#file", files=[photo])
+    expect(page.locator("#result")).to_be_visible(timeout=60_000)
+
+    boxes = page.locator("#face-boxes .face-box")
+    expect(boxes).to_have_count(2)
+    expect(page.locator("#face-boxes .face-box.analysed")).to_have_text("0")
+    assert page.locator("#faces-photo").get_attribute("src").startswith("blob:")
+    photo_box = page.locator("#faces-photo").bounding_box()
+    first, second = (boxes.nth(i).bounding_box() for i in range(2))
+    assert photo_box and first and second
+    assert photo_box["x"] <= first["x"] < second["x"] <= photo_box["x"] + photo_box["width"]
+    expect(page.locator("#faces-caption")).to_contain_text("0 of 2")
+    expect(page.locator("#light")).to_contain_text("skin L*")
+
+    with page.expect_response(lambda r: r.url.endswith("/jobs?face=1")) as submitted:
+        boxes.nth(1).click()
+    assert submitted.value.status == 202
+    expect(page.locator("#face-boxes .face-box.analysed")).to_have_text("1", timeout=60_000)
+    expect(page.locator("#faces-caption")).to_contain_text("1 of 2")
+    assert [url.rsplit("/", 1)[-1] for url in uploads] == ["jobs", "jobs?face=1"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-faces.png"), full_page=True)
 
 
 def test_camera_capture_reports_a_failed_job(page: Page) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from colorseason.cli import main
-from colorseason.testing import sample_jpeg
+from colorseason.testing import sample_jpeg, two_faces_jpeg
 
 
 @pytest.fixture
@@ -81,6 +81,21 @@ def test_human_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert "\x1b[" not in out  # no colour codes when stdout is not a terminal
 
 
+def test_summary_says_how_sure_skin_lightness_is_and_what_set_the_light(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["analyze", "--sample", "astronaut"])
+
+    out = " ".join(capsys.readouterr().out.split())  # long rows wrap
+    result = _analyse_sample_json(capsys)
+    skin, illumination = result["measurements"]["skin"], result["illumination"]
+    assert illumination["reference"] == "eyes" and "eyes" in illumination["exposure_anchors"]
+    lightness = f"skin L* {skin['lab'][0]:.0f} ± {skin['lightness_sd']:.0f}, exposure set by "
+    assert lightness + "the eye whites" in out
+    assert "light colour from the eye whites" in out
+    assert "numbered 0–" not in out  # one face: nothing to choose
+
+
 def test_korean_summary(capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["analyze", "--lang", "ko", "--sample", "grace_hopper"])
 
@@ -89,6 +104,35 @@ def test_korean_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0
     assert result["season"]["name"]["ko"] in out
     assert "언더톤" in out and "신뢰도" in out
+    assert f"피부 명도 L* {result['measurements']['skin']['lab'][0]:.0f} ±" in out
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def test_face_picks_a_face_of_every_photo_given(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, two_faces_jpeg())
+    status = main(["analyze", "--json", "--face", "1", "-", "--sample", "astronaut"])
+
+    group, portrait = _json_lines(capsys.readouterr().out)
+    assert status == 1
+    assert group["ok"] and group["result"]["faces"]["analysed"] == 1
+    assert portrait["error"]["code"] == "face_not_found"  # the astronaut has no face 1
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "Face "), ("ko", "얼굴 ")])
+def test_summary_says_which_face_of_several_was_analysed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str, said: str
+) -> None:
+    for face, text in (("0", {"en": "0 of 2", "ko": "2명 중 0번"}),
+                       ("1", {"en": "1 of 2", "ko": "2명 중 1번"})):  # fmt: skip
+        _stdin(monkeypatch, two_faces_jpeg())
+        assert main(["analyze", "--lang", lang, "--face", face, "-"]) == 0
+        line = next(row for row in capsys.readouterr().out.splitlines() if said in row)
+        assert text[lang] in line and "0–1" in line
 
 
 def _analyse_sample_json(capsys: pytest.CaptureFixture[str], name: str = "astronaut") -> dict:
@@ -141,7 +185,7 @@ def test_html_report_in_korean(tmp_path: Path) -> None:
 
 
 def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(sample_jpeg("astronaut"))))
+    _stdin(monkeypatch, sample_jpeg("astronaut"))
 
     status = main(["analyze", "--json", "-"])
 
@@ -158,6 +202,8 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
         ["analyze", "--sample", "mona_lisa"],
         ["analyze", "-", "-"],
         ["analyze", "--lang", "fr", "--sample", "astronaut"],
+        ["analyze", "--face", "-1", "--sample", "astronaut"],
+        ["analyze", "--face", "first", "--sample", "astronaut"],
         [],
     ],
 )

@@ -66,6 +66,7 @@ def test_an_event_about_a_canonical_uuid_is_accepted_and_normalised() -> None:
     [
         events.requested(JOB, claim_key="colorseason:claim:" + JOB, content_type="image/jpeg"),
         events.requested(JOB, image=b"\xff\xd8\xff", content_type="image/jpeg"),
+        events.requested(JOB, claim_key="k", content_type="image/png", face=2),
         events.started(JOB),
         events.completed(JOB, RESULT, "http://results.test/results/" + JOB),
         events.failed(JOB, "no_face", "No face was found"),
@@ -121,6 +122,7 @@ def test_structured_mode_data_base64_carries_an_inline_photo() -> None:
     assert events.is_inline_image(event) and event.data == photo
 
 
+CLAIMED = {"job_id": JOB, "claim_check": {"store": "redis", "key": "k"}}
 STRUCTURED_PURGE = {"specversion": "1.0", "id": "1", "source": "/t", "type": events.PURGE}
 
 
@@ -178,6 +180,10 @@ def _binary(event_type: str, data: object, **attributes: str) -> tuple[dict[str,
             ),
             "valid",
         ),
+        *(
+            (*_binary(events.REQUESTED, {**CLAIMED, "face": face}), message)
+            for face, message in ((-1, "minimum"), ("1", "not of type"), (1.5, "not of type"))
+        ),
         (*_binary(events.PURGE, {"before": "yesterday"}), "does not match"),
         *(
             (
@@ -201,6 +207,13 @@ def test_malformed_and_schema_invalid_events_are_refused(
     with pytest.raises(InvalidEventError, match=message) as caught:
         events.from_request(headers, body)
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize(("data", "face"), [(CLAIMED, None), ({**CLAIMED, "face": 1}, 1),
+                                             ({**CLAIMED, "face": 1.0}, 1)])  # fmt: skip
+def test_a_requested_event_may_name_a_face(data: dict, face: int | None) -> None:
+    event = events.from_request(*_binary(events.REQUESTED, data))
+    assert events.face_of(event) == face and type(events.face_of(event)) is type(face)
 
 
 def test_accept_limits_the_types_a_function_takes() -> None:

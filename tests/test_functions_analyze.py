@@ -15,7 +15,7 @@ from cloudevents.http import CloudEvent
 from colorseason import events
 from colorseason.local import embedded
 from colorseason.status import ClaimCheck, JobStore
-from colorseason.testing import encode, sample_bgr, sample_jpeg
+from colorseason.testing import encode, sample_bgr, sample_jpeg, two_faces_jpeg
 from conftest import CLOSED_REDIS_URL, REDIS_URL, deliver, reply_event
 
 SEASON_IDS = {
@@ -333,6 +333,69 @@ def test_schema_invalid_and_foreign_events_are_400(analyze) -> None:
     response = analyze.post("/", data=sample_jpeg(), headers=headers)
     assert response.status_code == 400
     assert "\\x" not in response.get_data(as_text=True)
+
+
+# -- choosing a face: ?face=N ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def group_photo() -> bytes:
+    return two_faces_jpeg()
+
+
+def test_sync_face_picks_a_face_by_its_number(analyze, group_photo: bytes) -> None:
+    default = analyze.post("/", data=group_photo, content_type="image/jpeg").get_json()
+    chosen = analyze.post("/?face=1", data=group_photo, content_type="image/jpeg").get_json()
+    assert default["faces"]["count"] == chosen["faces"]["count"] == 2
+    assert (default["faces"]["analysed"], chosen["faces"]["analysed"]) == (0, 1)
+    assert chosen["faces"]["boxes"] == default["faces"]["boxes"]
+    html = analyze.post(
+        "/?face=1", data=group_photo, content_type="image/jpeg", headers={"Accept": "text/html"}
+    )
+    assert html.status_code == 200 and html.mimetype == "text/html"
+
+
+BAD_FACES = ["-1", "x", "1.5", "+1", " 1", "", "1e2", "\u0663", "9" * 5000]
+
+
+@pytest.mark.parametrize("path", ["/", "/jobs"])
+def test_a_face_that_is_not_a_number_is_400_and_queues_nothing(
+    analyze, clean_sink, group_photo: bytes, path: str
+) -> None:
+    for face in BAD_FACES:
+        response = analyze.post(
+            path, query_string={"face": face}, data=group_photo, content_type="image/jpeg"
+        )
+        assert response.status_code == 400, face
+        assert response.content_type == "application/problem+json"
+        assert response.get_json()["code"] == "bad_request"
+    assert clean_sink.received == []
+
+
+def test_a_face_the_photo_does_not_have_is_422(analyze, group_photo: bytes) -> None:
+    for face in ("2", "1" + "0" * 30):
+        response = analyze.post(f"/?face={face}", data=group_photo, content_type="image/jpeg")
+        assert response.status_code == 422, face
+        assert response.get_json()["code"] == "face_not_found"
+
+
+def test_jobs_carry_the_face_in_the_requested_event(analyze, status, clean_sink, group_photo):
+    for face, outcome in ((None, 0), (1, 1), (7, "face_not_found")):
+        clean_sink.received.clear()
+        query = {} if face is None else {"face": str(face)}
+        response = analyze.post(
+            "/jobs", query_string=query, data=group_photo, content_type="image/jpeg"
+        )
+        assert response.status_code == 202
+        [requested] = clean_sink.of_type(events.REQUESTED)
+        assert requested.data.get("face") == face and events.face_of(requested) == face
+        assert deliver(status, requested).status_code == 202  # status takes the new field
+        reply = reply_event(deliver(analyze, requested))
+        if isinstance(outcome, int):
+            assert reply["type"] == events.COMPLETED
+            assert reply.data["result"]["faces"]["analysed"] == outcome
+        else:
+            assert reply["type"] == events.FAILED and reply.data["error"]["code"] == outcome
 
 
 # -- the whole async flow, in broker order -------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from colorseason.analysis import MODEL_VERSION, analyze
 from colorseason.analysis.seasons import FAMILIES, SEASON_IDS
-from colorseason.errors import FaceTooSmallError, NoFaceError
+from colorseason.errors import FaceNotFoundError, FaceTooSmallError, NoFaceError
 from colorseason.testing import (
     CASTS_RGB,
     apply_cast,
@@ -17,6 +17,7 @@ from colorseason.testing import (
     encode,
     sample_bgr,
     sample_jpeg,
+    two_faces_jpeg,
 )
 
 SAMPLES = ("astronaut", "grace_hopper")
@@ -107,15 +108,19 @@ def test_small_face_is_analysed_with_a_penalty() -> None:
     assert result["quality"]["score"] <= 0.5
 
 
-def test_two_faces_analyse_the_largest() -> None:
-    big = np.array(sample_bgr("grace_hopper"))
-    small = big[::2, ::2]
-    canvas = np.full((big.shape[0], big.shape[1] + small.shape[1] + 40, 3), 120, np.uint8)
-    canvas[:, : big.shape[1]] = big
-    canvas[100 : 100 + small.shape[0], big.shape[1] + 40 :] = small
-    result = analyze(encode(canvas))
-    assert result["faces"]["count"] == 2
+def test_two_faces_analyse_the_largest_or_the_one_asked_for() -> None:
+    photo = two_faces_jpeg()
+    result = analyze(photo)
+    faces = result["faces"]
+    assert faces["count"] == len(faces["boxes"]) == 2 and faces["analysed"] == 0
+    (left, *_), (right, *_) = faces["boxes"]
+    assert left < right  # numbered left to right; the larger face is on the left
     assert "multiple_faces" in {issue["code"] for issue in result["quality"]["issues"]}
+    chosen = analyze(photo, face=1)
+    assert chosen["faces"] == {**faces, "analysed": 1}
+    assert chosen["measurements"]["skin"] != result["measurements"]["skin"]
+    with pytest.raises(FaceNotFoundError):
+        analyze(photo, face=2)
 
 
 def test_grayscale_is_analysed_with_a_quality_issue() -> None:

@@ -12,7 +12,7 @@ import pytest
 from colorseason.analysis import MODEL_VERSION, analyze
 from colorseason.analysis.seasons import SEASONS
 from colorseason.report import render_html
-from colorseason.testing import sample_jpeg
+from colorseason.testing import sample_jpeg, two_faces_jpeg
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,70 @@ def test_photo_is_embedded_as_a_data_uri() -> None:
     match = re.search(r'<img src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"', page)
     assert match is not None
     assert base64.b64decode(match.group(1)) == photo
+
+
+BOX = re.compile(
+    r'<span class="box( analysed)?" style="left:([0-9.]+)%;top:([0-9.]+)%;'
+    r'width:([0-9.]+)%;height:([0-9.]+)%"><b>(\d+)</b></span>'
+)
+
+
+@pytest.fixture(scope="module")
+def group() -> tuple[bytes, dict[str, Any]]:
+    photo = two_faces_jpeg()
+    return photo, analyze(photo, face=1)
+
+
+def _drawn(page: str) -> list[tuple[int, bool, list[float]]]:
+    """(number, analysed, [x0, y0, x1, y1] in 0-1) of each face box drawn on the page."""
+    drawn = []
+    for analysed, left, top, width, height, number in BOX.findall(page):
+        x0, y0 = float(left) / 100, float(top) / 100
+        box = [x0, y0, x0 + float(width) / 100, y0 + float(height) / 100]
+        drawn.append((int(number), bool(analysed), box))
+    return drawn
+
+
+@pytest.mark.parametrize("with_photo", [True, False])
+def test_every_face_is_boxed_and_numbered_the_analysed_one_highlighted(
+    group: tuple[bytes, dict[str, Any]], with_photo: bool
+) -> None:
+    photo, result = group
+    page = render_html([("group.jpg", result)], photos={"group.jpg": photo} if with_photo else {})
+
+    drawn = _drawn(page)
+    assert [(number, analysed) for number, analysed, _ in drawn] == [(0, False), (1, True)]
+    for (_, _, box), expected in zip(drawn, result["faces"]["boxes"], strict=True):
+        assert box == pytest.approx(expected, abs=1e-4)
+    assert "Face 1 of 2, numbered 0–1 from the left" in page
+    assert ('<figure class="faces schematic">' in page) is not with_photo
+    assert ("<img" in page) is with_photo  # without the photo, a schematic: no image at all
+
+
+def test_report_says_what_set_the_light_and_how_sure_skin_lightness_is(
+    result: dict[str, Any],
+) -> None:
+    skin = result["measurements"]["skin"]
+    lightness = f"skin L* {skin['lab'][0]:.0f} ± {skin['lightness_sd']:.0f}"
+
+    assert f"{lightness}, exposure set by the eye whites" in render_html([("a.jpg", result)])
+    assert "노출 기준: 눈 흰자" in render_html([("a.jpg", result)], lang="ko")
+
+
+def test_bad_boxes_are_dropped_and_old_results_have_none(result: dict[str, Any]) -> None:
+    hostile = copy.deepcopy(result)
+    hostile["faces"] = {
+        "count": 4,
+        "analysed": "0",
+        "boxes": [["x", 0, 1, 1], [0.1, 0.2, "5;}", 0.3], [0.5, 0.5, 0.4, 0.6], [-1, -1, 2, 0.5]],
+    }
+    old = copy.deepcopy(result)
+    old["faces"] = {"count": 1}
+    del old["illumination"]["reference"], old["measurements"]["skin"]["lightness_sd"]
+
+    assert [box for _, _, box in _drawn(render_html([("a.jpg", hostile)]))] == [[0, 0, 1, 0.5]]
+    page = render_html([("old.jpg", old)])
+    assert '<figure class="faces' not in page and "± " not in page
 
 
 def test_korean_report(result: dict[str, Any]) -> None:

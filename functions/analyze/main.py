@@ -3,6 +3,7 @@
     POST /       an image (or multipart field `image`) -> 200 result JSON, or the HTML report for
                  `Accept: text/html`; a `requested` CloudEvent -> a binary-mode reply event
     POST /jobs   an image -> 202 {job_id, status_url, result_url} + Location
+    ?face=N      on both: analyse face N of a group photo (left to right from 0)
 
 See docs/api.md and docs/openapi/analyze.yaml. Configuration: colorseason.config.
 """
@@ -47,7 +48,8 @@ router = web.Router("analyze", settings, readiness=_ready)
 
 @router.route("/", methods=["POST"])
 def analyze_or_process(request: Request) -> Response:
-    lang = web.language(request)  # refused (400) when invalid, even where only a report uses it
+    # Both refused (400) when invalid, even where they do not apply: an event names its own face.
+    lang, face = web.language(request), web.face_number(request)
     if events.is_cloudevent(request.headers):
         body = web.read_body(request, settings.max_upload_bytes)
         event = events.from_request(request.headers, body, accept=(events.REQUESTED,))
@@ -57,7 +59,7 @@ def analyze_or_process(request: Request) -> Response:
     image, _ = web.read_image(request, settings.max_upload_bytes)
     from colorseason import analysis, report
 
-    result = analysis.analyze(image)
+    result = analysis.analyze(image, face=face)
     if html:
         return Response(report.render_html([("photo", result)], lang=lang), mimetype="text/html")
     return web.json_response(result)
@@ -65,6 +67,7 @@ def analyze_or_process(request: Request) -> Response:
 
 @router.route("/jobs", methods=["POST"])
 def submit_job(request: Request) -> Response:
+    face = web.face_number(request)
     image, content_type = web.read_image(request, settings.max_upload_bytes)
     ticket = jobs.submit(
         image,
@@ -74,6 +77,7 @@ def submit_job(request: Request) -> Response:
         claims=_claims(),
         status_base=settings.status_public_url or request.host_url,
         results_base=settings.results_public_url or request.host_url,
+        face=face,
     )
     return web.json_response(ticket.to_dict(), 202, {"Location": ticket.status_url})
 

@@ -95,6 +95,14 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="analyse a bundled test photo: astronaut or grace_hopper (repeatable)",
     )
+    analyze.add_argument(
+        "--face",
+        type=_face_number,
+        metavar="N",
+        help="in group photos, analyse face N of every photo given: faces are numbered left to "
+        "right from 0 (default: the largest face); a photo without face N fails with "
+        "face_not_found",
+    )
     analyze.add_argument("--json", action="store_true", help="one JSON object per input per line")
     analyze.add_argument("--html", metavar="FILE", type=Path, help="write a visual HTML report")
     analyze.add_argument(
@@ -126,6 +134,13 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _face_number(value: str) -> int:
+    """``--face``: a non-negative integer."""
+    if not (value.isascii() and value.isdigit()):
+        raise argparse.ArgumentTypeError(f"must be a face number (0, 1, 2 ...), not {value!r}")
+    return int(value)
+
+
 def _up_command(args: argparse.Namespace) -> int:
     # Imported here: the local stack pulls in servers the analyze command never needs.
     from colorseason.local.up import run
@@ -137,6 +152,7 @@ def _analyze_command(args: argparse.Namespace) -> int:
     # Imported here so `--help` and `up` do not pay for loading OpenCV and MediaPipe.
     from colorseason.analysis import analyze
 
+    analyze = partial(analyze, face=args.face)
     inputs = [(photo, partial(_read_file, photo)) for photo in args.photos]
     inputs += [(SAMPLE_PREFIX + name, partial(_read_sample, name)) for name in args.sample]
     progress = _Progress(len(inputs), args.lang, sys.stderr) if len(inputs) > 1 else None
@@ -295,6 +311,8 @@ def format_summary(
             " · ".join(f"{i18n.family_name(f, lang)} {_percent(p)}" for f, p in families.items()),
         )
     )
+    if face := i18n.face_summary(result.get("faces") or {}, lang):
+        rows.append((i18n.text("face", lang), face))
     undertone = i18n.undertone_name(result.get("undertone", ""), lang)
     rows.append((i18n.text("undertone", lang), undertone))
     dimensions = result.get("dimensions", {})
@@ -309,6 +327,8 @@ def format_summary(
             hex_colour = str(measurements[part].get("hex", ""))
             lab = " ".join(f"{float(v):5.1f}" for v in measurements[part].get("lab", []))
             rows.append((names[lang], f"{_swatch(hex_colour, colour)}{hex_colour}  L*a*b* {lab}"))
+    if light := i18n.light_summary(result, lang):
+        rows.append((i18n.text("light", lang), light))
     quality = result.get("quality", {})
     rows.append((i18n.text("quality", lang), _percent(float(quality.get("score", 0)))))
     for issue in quality.get("issues") or []:

@@ -156,8 +156,10 @@ def requested(
     claim_key: str | None = None,
     image: bytes | None = None,
     content_type: str | None = None,
+    face: int | None = None,
 ) -> CloudEvent:
-    """A ``requested`` event: by claim check (``claim_key``) or with the photo inline."""
+    """A ``requested`` event: by claim check (``claim_key``) or with the photo inline; ``face``
+    is the face number to analyse (None: the largest)."""
     if claim_key is not None:
         data: dict[str, Any] = {
             "job_id": job_id,
@@ -173,6 +175,8 @@ def requested(
         }
     else:
         raise ValueError("a requested event needs a claim_key or an image with its content_type")
+    if face is not None:
+        data["face"] = face
     return make_event(REQUESTED, SOURCE_ANALYZE, job_id, data)
 
 
@@ -214,6 +218,15 @@ def job_id_of(event: CloudEvent) -> str:
     if job_id is None:
         raise InvalidEventError("the subject must be the job id")
     return job_id
+
+
+def face_of(event: CloudEvent) -> int | None:
+    """The face number a validated ``requested`` event asks for; None (the largest) when it
+    names none, as events without the field and photos sent as the event's data do."""
+    data = event.data
+    if not isinstance(data, dict) or data.get("face") is None:
+        return None
+    return int(data["face"])  # JSON Schema counts 2.0 as an integer; a list index needs an int
 
 
 def is_inline_image(event: CloudEvent) -> bool:

@@ -66,6 +66,15 @@ METALS: dict[str, dict[str, str]] = {
     "gunmetal": {"en": "gunmetal", "ko": "건메탈"},
 }
 
+# What set the light's colour (illumination.reference) and the exposure
+# (illumination.exposure_anchors): analysis/illumination.py.
+LIGHT_REFERENCES: dict[str, dict[str, str]] = {
+    "white_card": {"en": "the white card", "ko": "흰 종이"},
+    "eyes": {"en": "the eye whites", "ko": "눈 흰자"},
+    "teeth": {"en": "the teeth", "ko": "치아"},
+    "scene": {"en": "grey surfaces around the face", "ko": "얼굴 주변의 회색 표면"},
+}
+
 # Quality advice and error messages: English is the pipeline's own message (one source, and more
 # specific); other languages are translated here per stable code. Codes: analysis/quality.py and
 # colorseason/errors.py.
@@ -106,8 +115,8 @@ QUALITY_ADVICE: dict[str, dict[str, str]] = {
         "헤어라인이 보이게 찍어 주세요.",
     },
     "multiple_faces": {
-        "ko": "사진에 여러 얼굴이 있어 가장 큰 얼굴을 분석했습니다. 한 사람만 나온 사진을 "
-        "보내 주세요.",
+        "ko": "사진에 여러 얼굴이 있어 한 얼굴만 분석했습니다. 번호로 고르지 않으면 가장 큰 "
+        "얼굴입니다. 원하는 얼굴을 고르거나 한 사람만 나온 사진을 보내 주세요.",
     },
 }
 
@@ -123,6 +132,9 @@ ERROR_MESSAGES: dict[str, dict[str, str]] = {
     "face_hidden": {
         "ko": "피부, 입술이나 눈을 측정할 수 없습니다. "
         "가리는 것 없이 얼굴 전체가 보이게 찍어 주세요.",
+    },
+    "face_not_found": {
+        "ko": "사진에 그 번호의 얼굴이 없습니다. 얼굴은 왼쪽부터 0번, 1번… 순서로 셉니다.",
     },
     "not_found": {"ko": "파일을 찾을 수 없습니다."},
     "internal_error": {"ko": "분석 중 예기치 않은 오류가 발생했습니다."},
@@ -144,6 +156,30 @@ TEXT: dict[str, dict[str, str]] = {
     "timings": {"en": "Timings", "ko": "처리 시간"},
     "model": {"en": "Model", "ko": "모델"},
     "faces": {"en": "Faces found", "ko": "발견된 얼굴"},
+    "face": {"en": "Face", "ko": "얼굴"},
+    "face_of": {
+        "en": "{number} of {count}, numbered 0–{last} from the left",
+        "ko": "{count}명 중 {number}번 (왼쪽부터 0–{last}번)",
+    },
+    "light": {"en": "Light", "ko": "조명"},
+    "skin_lightness": {"en": "skin L* {value} ± {sd}", "ko": "피부 명도 L* {value} ± {sd}"},
+    "exposure_from": {"en": "exposure set by {anchors}", "ko": "노출 기준: {anchors}"},
+    "exposure_camera": {"en": "exposure as the camera set it", "ko": "노출: 카메라 그대로"},
+    "colour_from": {"en": "light colour from {reference}", "ko": "조명 색 기준: {reference}"},
+    "colour_uncorrected": {"en": "light colour not corrected", "ko": "조명 색 보정 안 함"},
+    "face_number": {"en": "Face {number}", "ko": "{number}번 얼굴"},
+    "tap_face": {
+        "en": "Tap another face to analyse it instead.",
+        "ko": "다른 얼굴을 누르면 그 얼굴을 분석합니다.",
+    },
+    "photo_advice": {
+        "en": "For the truest colours, hold a sheet of plain white paper beside your face at jaw "
+        "height; we find it by ourselves and use it to correct the light. Take the photo in "
+        "daylight from a window, with no filter or beauty mode, your hair back from your face.",
+        "ko": "가장 정확한 색을 원하면 흰 종이 한 장을 턱 높이에서 얼굴 옆에 들어 주세요. "
+        "종이는 저희가 알아서 찾아 조명 보정에 씁니다. 창가의 자연광에서 필터나 보정 모드 없이, "
+        "머리카락을 넘겨 얼굴이 드러나게 찍어 주세요.",
+    },
     "photo": {"en": "Photo", "ko": "사진"},
     "error": {"en": "Error", "ko": "오류"},
     "analysed": {"en": "analysed", "ko": "분석 완료"},
@@ -191,6 +227,51 @@ def undertone_name(undertone: str, lang: str) -> str:
 def metal_name(metal: str, lang: str) -> str:
     """A metal as written by the palette (e.g. ``"rose gold"``) in ``lang``."""
     return METALS.get(metal.lower(), {}).get(lang, metal)
+
+
+def _listed(items: list[str], lang: str) -> str:
+    """``a, b and c`` in English; Korean lists with commas."""
+    if lang == "en" and len(items) > 1:
+        return f"{', '.join(items[:-1])} and {items[-1]}"
+    return ", ".join(items)
+
+
+def face_summary(faces: dict, lang: str) -> str | None:
+    """Which face of several was analysed (``face 1 of 3, numbered 0–2 from the left``); None
+    for a photo of one face, or a result from before faces were numbered."""
+    count, number = faces.get("count"), faces.get("analysed")
+    if not isinstance(count, int) or count < 2 or not isinstance(number, int):
+        return None
+    return text("face_of", lang).format(number=number, count=count, last=count - 1)
+
+
+def light_summary(result: dict, lang: str) -> str:
+    """How sure skin L* is and what set the exposure and the light's colour, e.g. ``skin L* 62
+    ± 5, exposure set by the eye whites; light colour from the eye whites``. Fields a stored
+    result from an older version lacks are left out."""
+    illumination = result.get("illumination") or {}
+    skin = (result.get("measurements") or {}).get("skin") or {}
+    parts = []
+    lightness, sd = (skin.get("lab") or [None])[0], skin.get("lightness_sd")
+    if isinstance(lightness, int | float) and isinstance(sd, int | float):
+        parts.append(text("skin_lightness", lang).format(value=f"{lightness:.0f}", sd=f"{sd:.0f}"))
+    anchors = illumination.get("exposure_anchors")
+    if isinstance(anchors, list):
+        names = [LIGHT_REFERENCES.get(a, {}).get(lang, str(a)) for a in anchors]
+        parts.append(
+            text("exposure_from", lang).format(anchors=_listed(names, lang))
+            if names
+            else text("exposure_camera", lang)
+        )
+    clauses = [", ".join(parts)] if parts else []
+    reference = illumination.get("reference")
+    if reference in LIGHT_REFERENCES:
+        clauses.append(
+            text("colour_from", lang).format(reference=LIGHT_REFERENCES[reference][lang])
+        )
+    elif reference == "none":
+        clauses.append(text("colour_uncorrected", lang))
+    return "; ".join(clauses)
 
 
 def quality_advice(issue: dict, lang: str) -> str:

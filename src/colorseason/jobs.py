@@ -69,8 +69,11 @@ def submit(
     claims: ClaimCheck,
     status_base: str,
     results_base: str,
+    face: int | None = None,
 ) -> Ticket:
-    """Accept a photo for asynchronous analysis (see the module docstring).
+    """Accept a photo for asynchronous analysis (see the module docstring); ``face`` travels in
+    the ``requested`` event (a number the photo does not have fails the job: only the pipeline
+    counts faces).
 
     Raises the sync path's 4xx errors for a photo it would refuse before decoding, and
     :class:`StoreUnavailableError` or :class:`BrokerUnavailableError` (503) when the job cannot be
@@ -82,10 +85,10 @@ def submit(
     jobs.advance(job_id, JobState.QUEUED, result_url=ticket.result_url)
     claim_key = None
     if content_type and len(image) <= settings.inline_image_max_bytes:
-        event = events.requested(job_id, image=image, content_type=content_type)
+        event = events.requested(job_id, image=image, content_type=content_type, face=face)
     else:
         claim_key = claims.put(job_id, image)
-        event = events.requested(job_id, claim_key=claim_key, content_type=content_type)
+        event = events.requested(job_id, claim_key=claim_key, content_type=content_type, face=face)
     try:
         events.send(event, settings.k_sink)
     except BrokerUnavailableError:
@@ -152,7 +155,7 @@ def _analyse(job_id: str, photo: bytes, settings: Settings) -> CloudEvent:
         # Only a progress hint: the reply still carries the outcome, so carry on.
         log.warning("started event not sent", extra={"job_id": job_id})
     try:
-        result = analysis.analyze(photo)
+        result = analysis.analyze(photo, face=events.face_of(event))
     except ColorseasonError as error:
         log.info("job failed", extra={"job_id": job_id, "code": error.code})
         return events.failed(job_id, error.code, error.message)

@@ -3,7 +3,8 @@
 Used by ``colorseason analyze --html`` and by the analyze function for ``Accept: text/html``.
 The page has inline CSS and nothing else: no scripts, fonts, or links to other hosts, so it opens
 offline, can be mailed as one file, and leaks nothing when viewed. The photo appears only when the
-caller passes it (``photos``), as a ``data:`` URI built in memory.
+caller passes it (``photos``), as a ``data:`` URI built in memory; every face found is boxed on it
+(numbered, the analysed one highlighted), and without it the boxes are drawn in a schematic frame.
 
 Every string that comes from a result or a file name is escaped, and every colour is checked to
 be ``#rrggbb`` before it reaches a ``style`` attribute.
@@ -55,8 +56,24 @@ main{max-width:960px;margin:0 auto;padding:28px 20px 40px}
 .fam-autumn{--accent:#9c5a23;--tint:#f6ece2}.fam-winter{--accent:#33407f;--tint:#e9ebf5}
 .hero{display:flex;gap:22px;align-items:center;padding:24px 26px;
 background:linear-gradient(120deg,var(--tint,#f0f0f0),#fff 70%);border-bottom:1px solid var(--line)}
-.hero img{width:132px;height:132px;object-fit:cover;border-radius:14px;flex:none;
+.faces{margin:0;flex:none;max-width:260px}
+.faces .frame{position:relative;display:inline-block;vertical-align:top;line-height:0}
+.faces img{display:block;max-width:260px;max-height:200px;border-radius:12px;
 box-shadow:0 2px 8px rgba(0,0,0,.15)}
+.faces.schematic .frame{width:120px;height:120px;border-radius:10px;background:#eceef1;
+border:1px dashed #b9bfc6}
+.box{position:absolute;border:2px dashed rgba(255,255,255,.95);border-radius:4px;
+box-shadow:0 0 0 1px rgba(0,0,0,.4)}
+.box.analysed{border:3px solid var(--accent);box-shadow:0 0 0 1px #fff}
+.schematic .box{border-color:#9aa1a9;box-shadow:none;display:flex;align-items:center;
+justify-content:center}
+.schematic .box.analysed{border-color:var(--accent);background:var(--tint,#f0f0f0)}
+.schematic .box b,.schematic .box.analysed b{position:static;padding:0;background:none;
+color:var(--ink)}
+.box b{position:absolute;left:0;top:0;padding:1px 4px;border-radius:0 0 4px 0;background:#fff;
+color:var(--ink);font-size:11px;line-height:1.3}
+.box.analysed b{background:var(--accent);color:#fff}
+.faces figcaption{margin-top:6px;font-size:12px;line-height:1.35;color:var(--muted)}
 .hero .who{flex:1;min-width:0}
 .input{margin:0;color:var(--muted);font-size:13px;overflow-wrap:anywhere}
 .season{margin:2px 0 4px;font-size:32px;line-height:1.15;color:var(--accent);letter-spacing:-.01em}
@@ -77,6 +94,7 @@ color:var(--muted)}
 .dot{display:block;width:58px;height:58px;margin:0 auto 6px;border-radius:50%;
 border:1px solid rgba(0,0,0,.12);box-shadow:inset 0 -6px 12px rgba(0,0,0,.08)}
 .measured figcaption{font-size:13px;font-weight:600}
+.light{margin:12px 0 0;font-size:12px;color:var(--muted)}
 .code{display:block;font:11px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 color:var(--muted);font-weight:400}
 .dims{display:grid;gap:9px}
@@ -193,6 +211,46 @@ def _season_title(season: Mapping[str, Any], lang: str) -> tuple[str, str]:
     return primary, secondary
 
 
+def _box(value: Any) -> tuple[float, float, float, float] | None:
+    """A face box ``[x0, y0, x1, y1]`` (0-1 of the photo) clamped to the photo, else None."""
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        return None
+    try:
+        x0, y0, x1, y1 = (min(1.0, max(0.0, float(v))) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _faces(faces: Mapping[str, Any], label: str, lang: str, photo: bytes | None) -> str:
+    """The photo, when given, with every face's box drawn on it and labelled with its number
+    (the analysed one highlighted); without the photo, the boxes in a small schematic frame.
+    The frame's aspect is unknown then (the result keeps no image size), so it is a square."""
+    uri = _photo_uri(photo) if photo is not None else None
+    boxes = faces.get("boxes") if isinstance(faces.get("boxes"), list) else []
+    drawn = []
+    for number, box in enumerate(map(_box, boxes)):
+        if box is None:
+            continue
+        x0, y0, x1, y1 = (value * 100 for value in box)
+        analysed = " analysed" if number == faces.get("analysed") else ""
+        drawn.append(
+            f'<span class="box{analysed}" style="left:{x0:.2f}%;top:{y0:.2f}%;'
+            f'width:{x1 - x0:.2f}%;height:{y1 - y0:.2f}%"><b>{number}</b></span>'
+        )
+    if uri is None and not drawn:
+        return ""
+    which = i18n.face_summary(dict(faces), lang)
+    caption = (
+        f"<figcaption>{escape(i18n.text('face', lang))} {escape(which)}</figcaption>"
+        if which
+        else ""
+    )
+    image = f'<img src="{uri}" alt="{escape(label)}">' if uri else ""
+    frame = f'<div class="frame">{image}{"".join(drawn)}</div>'
+    return f'<figure class="{"faces" if uri else "faces schematic"}">{frame}{caption}</figure>'
+
+
 def _gauge(label: str, fraction: Any) -> str:
     return (
         f'<div class="gauge"><b><span>{escape(label)}</span><span>{_percent_label(fraction)}'
@@ -206,9 +264,7 @@ def _hero(label: str, result: Mapping[str, Any], lang: str, photo: bytes | None)
     probabilities = result.get("probabilities", {})
     primary, secondary = _season_title(season, lang)
     second_name, _ = _season_title(second, lang)
-    image = ""
-    if photo is not None and (uri := _photo_uri(photo)):
-        image = f'<img src="{uri}" alt="{escape(label)}">'
+    image = _faces(result.get("faces") or {}, label, lang, photo)
     family = i18n.family_name(season.get("family", ""), lang)
     undertone = i18n.undertone_name(result.get("undertone", ""), lang)
     share = _percent_label(probabilities.get(season.get("id"), 0))
@@ -226,7 +282,8 @@ def _hero(label: str, result: Mapping[str, Any], lang: str, photo: bytes | None)
     )
 
 
-def _measured(measurements: Mapping[str, Any], lang: str) -> str:
+def _measured(result: Mapping[str, Any], lang: str) -> str:
+    measurements = result.get("measurements", {})
     figures = []
     for part, names in i18n.MEASUREMENTS.items():
         measured = measurements.get(part)
@@ -240,9 +297,11 @@ def _measured(measurements: Mapping[str, Any], lang: str) -> str:
             f'<span class="code">{escape(str(measured.get("hex", "")))}</span>'
             f'<span class="code">L*a*b* {escape(lab)}</span></figcaption></figure>'
         )
+    summary = i18n.light_summary(dict(result), lang)
+    light = f'<p class="light">{escape(summary)}</p>' if summary else ""
     return (
         f'<section class="block"><h3>{escape(i18n.text("measured", lang))}</h3>'
-        f'<div class="measured">{"".join(figures)}</div></section>'
+        f'<div class="measured">{"".join(figures)}</div>{light}</section>'
     )
 
 
@@ -367,7 +426,7 @@ def _result_card(label: str, result: Mapping[str, Any], lang: str, photo: bytes 
     family_class = f" fam-{family}" if family in FAMILIES else ""
     return (
         f'<article class="card{family_class}">{_hero(label, result, lang, photo)}'
-        f'<div class="cols">{_measured(result.get("measurements", {}), lang)}'
+        f'<div class="cols">{_measured(result, lang)}'
         f"{_dimensions(result.get('dimensions', {}), lang)}</div>"
         f"{_chart(result, lang)}{_palette(result.get('palette', {}), lang)}"
         f"{_quality(result.get('quality', {}), lang)}{_meta(result, lang)}</article>"

@@ -65,6 +65,22 @@ def sample_jpeg(
     return encode(image, ".jpg", quality)
 
 
+def two_faces_bgr() -> np.ndarray:
+    """A group photo made of the samples: grace_hopper on the left (face 0, the larger) and a
+    half-size copy of her on the right (face 1), on a grey ground."""
+    big = sample_bgr("grace_hopper")
+    small = big[::2, ::2]
+    canvas = np.full((big.shape[0], big.shape[1] + small.shape[1] + 40, 3), 120, np.uint8)
+    canvas[:, : big.shape[1]] = big
+    canvas[100 : 100 + small.shape[0], big.shape[1] + 40 :] = small
+    return canvas
+
+
+def two_faces_jpeg() -> bytes:
+    """:func:`two_faces_bgr` as JPEG bytes."""
+    return encode(two_faces_bgr())
+
+
 # Synthetic variants: the degradations the pipeline must survive (docs/benchmarks.md). Light and
 # exposure act on linear RGB, where light mixes; the results are 8-bit BGR again.
 

@@ -48,6 +48,8 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 _EXPOSED_HEADERS = "Location, ETag, Retry-After, Preference-Applied"
 _ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, If-None-Match, Prefer"
 _WAIT_PREFERENCE = re.compile(r"^\s*wait\s*=\s*\"?(\d{1,9})\"?\s*$", re.IGNORECASE)
+# More digits than int() reads from a string (Python's int_max_str_digits): never a face number.
+_FACE_NUMBER_DIGITS = 4300
 
 Handler = Callable[..., Response]
 
@@ -211,6 +213,19 @@ def language(request: Request) -> str:
     if lang not in LANGUAGES:
         raise BadRequestError(f"lang must be one of {', '.join(LANGUAGES)}")
     return lang
+
+
+def face_number(request: Request) -> int | None:
+    """``?face=N``: which face of a group photo to analyse (numbered left to right from 0), or
+    None for the largest. Anything but a non-negative integer is a 400; a number the photo does
+    not have is the pipeline's 422 ``face_not_found``."""
+    value = request.args.get("face")
+    if value is None:
+        return None
+    # ASCII digits only: int() would also take "+1", " 1", "1_0" and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or len(value) > _FACE_NUMBER_DIGITS:
+        raise BadRequestError("face must be a non-negative integer (faces are numbered from 0)")
+    return int(value)
 
 
 # -- logging -------------------------------------------------------------------------------------

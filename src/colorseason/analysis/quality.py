@@ -98,7 +98,8 @@ ISSUES: dict[str, QualityIssue] = {
         ),
         QualityIssue(
             "multiple_faces",
-            "Several faces are in the photo; the largest was analysed. Send a photo of one person.",
+            "Several faces are in the photo; one was analysed: the largest, unless you chose "
+            "another by its number. Choose the face you mean, or send a photo of one person.",
             0.05,
         ),
     )

@@ -107,6 +107,7 @@ def _i18n_tables() -> dict[str, Any]:
         "measurements": i18n.MEASUREMENTS,
         "palette": i18n.PALETTE,
         "metals": i18n.METALS,
+        "references": i18n.LIGHT_REFERENCES,
         "quality": i18n.QUALITY_ADVICE,
         "errors": i18n.ERROR_MESSAGES,
         "text": i18n.TEXT,

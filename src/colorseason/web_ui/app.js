@@ -1,6 +1,7 @@
 // colorseason web page: photo -> async job -> long-poll status -> result card.
 // Plain JS, no build step. It calls the function URLs from /config.json like any HTTP client.
-// The photo stays in memory (a Blob): it is never stored by this page.
+// The photo stays in memory (a Blob): it is never stored by this page. It is kept while its
+// result is shown, to draw the faces on it and to analyse another of them on a tap.
 "use strict";
 
 const POLL_MS = 500; // the polling contract, for a status that does not hold requests
@@ -69,6 +70,7 @@ const state = {
   result: null,
   resultUrl: null,
   previewUrl: null,
+  photo: null, // the Blob being analysed
   run: 0, // bumps on every new photo, so a stale poll loop stops by itself
   statusKey: null,
   error: null,
@@ -146,8 +148,9 @@ function shoot() {
 
 // --- job -------------------------------------------------------------------------------------
 
-async function submit(blob) {
+async function submit(blob, face = null) {
   const run = ++state.run;
+  state.photo = blob;
   state.result = null;
   state.error = null;
   if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
@@ -161,7 +164,7 @@ async function submit(blob) {
   let ticket = null;
   // A 503 from POST /jobs left nothing behind (no photo, no job), so sending again is safe.
   for (let attempt = 0; !ticket; attempt++) {
-    const response = await send(`${state.config.analyze}/jobs`, { method: "POST", body: form });
+    const response = await send(jobsUrl(face), { method: "POST", body: form });
     if (run !== state.run) return;
     if (response?.status === 202) ticket = await response.json();
     else if (response && !transient(response.status)) return fail(await problem(response));
@@ -268,12 +271,14 @@ async function deleteResult() {
   }
   state.result = null;
   for (const id of ["measured", "palette", "quality"]) $(id).replaceChildren();
-  for (const id of ["season-name", "season-meta", "runner-up", "disclaimer"]) $(id).textContent = "";
+  for (const id of ["season-name", "season-meta", "runner-up", "disclaimer", "light"]) $(id).textContent = "";
+  $("faces").hidden = true;
   $("deleted").hidden = false;
 }
 
 function reset() {
   state.run++;
+  state.photo = null;
   state.result = null;
   state.error = null;
   state.statusKey = null;
@@ -368,6 +373,89 @@ function renderResult(result) {
   }
   $("quality").replaceChildren(...advice);
   $("disclaimer").textContent = words("text", "disclaimer");
+  $("light").textContent = lightSummary(result);
+  renderFaces(result);
+}
+
+// --- faces: the boxes over the user's own photo; a tap analyses another face ------------------
+
+function jobsUrl(face) {
+  const url = `${state.config.analyze}/jobs`;
+  return face === null ? url : `${url}?face=${encodeURIComponent(face)}`;
+}
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (match, key) => String(values[key] ?? match));
+}
+
+function renderFaces(result) {
+  const faces = result.faces ?? {};
+  const boxes = Array.isArray(faces.boxes) ? faces.boxes : [];
+  const several = boxes.length > 1;
+  // The photo is the one already in this page (a blob: URL), never fetched or uploaded again.
+  $("faces").hidden = !state.previewUrl || !boxes.length;
+  if ($("faces").hidden) return;
+  $("faces-photo").src = state.previewUrl;
+  const buttons = boxes.map((box, number) => faceBox(box, number, number === faces.analysed, several));
+  $("face-boxes").replaceChildren(...buttons.filter(Boolean));
+  const which = fill(t("face_of"), { number: faces.analysed, count: boxes.length, last: boxes.length - 1 });
+  $("faces-caption").textContent = several ? `${t("face")} ${which}. ${t("tap_face")}` : "";
+}
+
+function faceBox(box, number, analysed, choosable) {
+  if (!Array.isArray(box) || box.length !== 4 || !box.every(Number.isFinite)) return null;
+  const [x0, y0, x1, y1] = box.map((value) => Math.min(1, Math.max(0, value)));
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = analysed ? "face-box analysed" : "face-box";
+  button.setAttribute("aria-label", fill(t("face_number"), { number }));
+  // Positioned through the CSSOM, which the page's CSP allows (it refuses style attributes).
+  Object.assign(button.style, {
+    left: `${x0 * 100}%`,
+    top: `${y0 * 100}%`,
+    width: `${(x1 - x0) * 100}%`,
+    height: `${(y1 - y0) * 100}%`,
+  });
+  const label = document.createElement("span");
+  label.textContent = String(number);
+  button.append(label);
+  if (analysed) button.setAttribute("aria-current", "true");
+  button.disabled = analysed || !choosable;
+  if (!button.disabled) button.addEventListener("click", () => analyseFace(number));
+  return button;
+}
+
+function analyseFace(number) {
+  if (state.photo) submit(state.photo, number); // a new job for the same photo
+}
+
+function listed(items) {
+  if (state.lang === "en" && items.length > 1) return `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+  return items.join(", ");
+}
+
+// The same sentence as colorseason.i18n.light_summary, from the same tables.
+function lightSummary(result) {
+  const skin = result.measurements?.skin ?? {};
+  const illumination = result.illumination ?? {};
+  const parts = [];
+  const lightness = skin.lab?.[0];
+  if (Number.isFinite(lightness) && Number.isFinite(skin.lightness_sd)) {
+    parts.push(fill(t("skin_lightness"), { value: lightness.toFixed(0), sd: skin.lightness_sd.toFixed(0) }));
+  }
+  const anchors = illumination.exposure_anchors;
+  if (Array.isArray(anchors)) {
+    const names = anchors.map((anchor) => words("references", anchor));
+    parts.push(names.length ? fill(t("exposure_from"), { anchors: listed(names) }) : t("exposure_camera"));
+  }
+  const clauses = parts.length ? [parts.join(", ")] : [];
+  const reference = illumination.reference;
+  if (state.words?.references?.[reference]) {
+    clauses.push(fill(t("colour_from"), { reference: words("references", reference) }));
+  } else if (reference === "none") {
+    clauses.push(t("colour_uncorrected"));
+  }
+  return clauses.join("; ");
 }
 
 // --- errors ----------------------------------------------------------------------------------
