@@ -125,7 +125,7 @@ def process(
             photo = _inline_photo(event)
         except CorruptImageError as error:
             return events.failed(job_id, error.code, error.message)
-        return _analyse(job_id, photo, settings)
+        return _analyse(job_id, photo, events.face_of(event), settings)
     keys = [event.data["claim_check"]["key"]]
     lease = claims.lease(job_id)
     if lease is None:
@@ -140,13 +140,14 @@ def process(
             return None
         return events.failed(job_id, error.code, error.message)
     with claims.holding(lease):
-        reply = _analyse(job_id, photo, settings)
+        reply = _analyse(job_id, photo, events.face_of(event), settings)
     claims.finish(lease, keys)
     return reply
 
 
-def _analyse(job_id: str, photo: bytes, settings: Settings) -> CloudEvent:
-    """Announce ``started``, run the pipeline, and build the outcome event."""
+def _analyse(job_id: str, photo: bytes, face: int | None, settings: Settings) -> CloudEvent:
+    """Announce ``started``, run the pipeline on face number ``face`` (None: the largest), and
+    build the outcome event."""
     from colorseason import analysis  # the pipeline is heavy; only analyze's event path needs it
 
     try:
@@ -155,7 +156,7 @@ def _analyse(job_id: str, photo: bytes, settings: Settings) -> CloudEvent:
         # Only a progress hint: the reply still carries the outcome, so carry on.
         log.warning("started event not sent", extra={"job_id": job_id})
     try:
-        result = analysis.analyze(photo, face=events.face_of(event))
+        result = analysis.analyze(photo, face=face)
     except ColorseasonError as error:
         log.info("job failed", extra={"job_id": job_id, "code": error.code})
         return events.failed(job_id, error.code, error.message)
