@@ -111,7 +111,8 @@ def measure(regions: RegionPixels, gains: np.ndarray, log_exposure_sd: float) ->
         eyes = hair
     raw_skin = linear_rgb_to_lab(bgr8_to_linear_rgb(regions.skin))[:, 0]
     darker, lighter = (
-        _at_exposure(skin, float(np.exp(sign * log_exposure_sd)))[0] for sign in (-1, 1)
+        float(linear_rgb_to_lab(lab_to_linear_rgb(skin) * np.exp(sign * log_exposure_sd))[0])
+        for sign in (-1, 1)
     )
     return Measurements(
         skin=skin,
@@ -125,38 +126,35 @@ def measure(regions: RegionPixels, gains: np.ndarray, log_exposure_sd: float) ->
     )
 
 
-def _saturation(lab: np.ndarray) -> float:
-    chroma, _ = chroma_hue(lab)
-    return chroma / max(float(lab[0]) + 16, 1e-6)
-
-
-def _at_exposure(lab: np.ndarray, factor: float) -> np.ndarray:
-    return linear_rgb_to_lab(lab_to_linear_rgb(lab) * factor)
-
-
 def feature_vector(m: Measurements, exposure: float = 1.0) -> np.ndarray:
     """The model input: one float32 row in ``FEATURE_NAMES`` order, for the photo as measured or
     as if its exposure were ``exposure`` times the estimate (for weighing an unsure exposure)."""
-    skin, hair, eyes, lips = (
-        _at_exposure(lab, exposure) for lab in (m.skin, m.hair, m.eyes, m.lips)
-    )
-    _, skin_hue = chroma_hue(skin)
-    _, lip_hue = chroma_hue(lips)
-    skin_y, hair_y, eye_y = (
-        max(float(lab_to_linear_rgb(lab) @ LUMINANCE), 1e-6) for lab in (skin, hair, eyes)
-    )
+    return feature_rows(m, np.array([exposure]))
+
+
+def feature_rows(m: Measurements, exposures: np.ndarray) -> np.ndarray:
+    """One feature row (float32, ``FEATURE_NAMES`` order) per exposure factor in ``exposures``:
+    the face as if the photo's exposure were that many times the estimate."""
+    colours = np.stack([m.skin, m.hair, m.eyes, m.lips])  # skin, hair, eyes, lips
+    linear = lab_to_linear_rgb(colours)[None] * np.asarray(exposures, float)[:, None, None]
+    lab = linear_rgb_to_lab(linear)  # exposures x 4 x 3
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    saturation = np.hypot(a, b) / np.maximum(lightness + 16, 1e-6)
+    hue = np.degrees(np.arctan2(b, a)) % 360.0
+    luminance = np.maximum(linear @ LUMINANCE, 1e-6)
+    skin, hair, eyes, lips = 0, 1, 2, 3
     values = {
-        "skin_L": skin[0],
-        "skin_hue": skin_hue,
-        "skin_saturation": _saturation(skin),
-        "skin_ita": float(np.degrees(np.arctan2(skin[0] - 50, skin[2]))),
-        "hair_L": hair[0],
-        "hair_saturation": _saturation(hair),
-        "eye_L": eyes[0],
-        "eye_saturation": _saturation(eyes),
-        "lip_hue": lip_hue,
-        "lip_saturation": _saturation(lips),
-        "contrast_skin_hair": np.log(skin_y / hair_y),
-        "contrast_skin_eye": np.log(skin_y / eye_y),
+        "skin_L": lightness[:, skin],
+        "skin_hue": hue[:, skin],
+        "skin_saturation": saturation[:, skin],
+        "skin_ita": np.degrees(np.arctan2(lightness[:, skin] - 50, b[:, skin])),
+        "hair_L": lightness[:, hair],
+        "hair_saturation": saturation[:, hair],
+        "eye_L": lightness[:, eyes],
+        "eye_saturation": saturation[:, eyes],
+        "lip_hue": hue[:, lips],
+        "lip_saturation": saturation[:, lips],
+        "contrast_skin_hair": np.log(luminance[:, skin] / luminance[:, hair]),
+        "contrast_skin_eye": np.log(luminance[:, skin] / luminance[:, eyes]),
     }
-    return np.array([[values[name] for name in FEATURE_NAMES]], np.float32)
+    return np.stack([values[name] for name in FEATURE_NAMES], axis=1).astype(np.float32)

@@ -14,6 +14,7 @@ child, and one graph is not safe to share between threads.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import sys
@@ -54,7 +55,7 @@ class FaceLandmarks:
     def face_count(self) -> int:
         return len(self.boxes)
 
-    @property
+    @functools.cached_property
     def box(self) -> Box:
         """The landmarks' bounding box in working-image pixels."""
         return _box_of(self.points)

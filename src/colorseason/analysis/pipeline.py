@@ -59,8 +59,7 @@ _QUADRATURE_WEIGHTS = np.array([1 / 6, 2 / 3, 1 / 6])
 def predict(measured: features.Measurements, log_sd: float) -> tuple[np.ndarray, np.ndarray]:
     """Season probabilities averaged over the exposure's uncertainty; the dimensions at the
     estimate."""
-    factors = np.exp(_QUADRATURE_NODES * log_sd)
-    batch = np.concatenate([features.feature_vector(measured, factor) for factor in factors])
+    batch = features.feature_rows(measured, np.exp(_QUADRATURE_NODES * log_sd))
     if not np.isfinite(batch).all():
         raise FaceHiddenError(
             "The skin, lips or eyes could not be measured. Show the whole face, uncovered "

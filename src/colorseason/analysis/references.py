@@ -92,12 +92,16 @@ def _local_sd(values: np.ndarray, size: int = 3) -> np.ndarray:
     return np.sqrt(np.maximum(square - mean * mean, 0.0))
 
 
-def _candidate_regions(candidate: np.ndarray, luminance: np.ndarray) -> Iterator[np.ndarray]:
-    """Each connected region of ``candidate`` (uint8 mask), and the brightest part of each cut
-    free: a card in front of an equally flat, slightly darker backdrop joins it in the mask,
-    and its own level separates it again."""
-    count, labels = cv2.connectedComponents(candidate, connectivity=4)
+def _candidate_regions(
+    candidate: np.ndarray, luminance: np.ndarray, min_area: float
+) -> Iterator[np.ndarray]:
+    """Each connected region of ``candidate`` (uint8 mask) of at least ``min_area`` pixels, and
+    the brightest part of each cut free: a card in front of an equally flat, slightly darker
+    backdrop joins it in the mask, and its own level separates it again."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < min_area:
+            continue
         region = labels == label
         yield region
         level = float(np.percentile(luminance[region], 90))
@@ -144,7 +148,7 @@ def find_white_card(
     candidate = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     head_ring = cv2.dilate(surround.head.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     best: tuple[float, np.ndarray] | None = None
-    for region in _candidate_regions(candidate, luminance):
+    for region in _candidate_regions(candidate, luminance, _CARD_AREA[0] * face_area):
         left, top, box_width, box_height = cv2.boundingRect(region.astype(np.uint8))
         area = int(np.count_nonzero(region))
         if not _CARD_AREA[0] * face_area <= area <= _CARD_AREA[1] * face_area:
