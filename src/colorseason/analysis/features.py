@@ -13,7 +13,6 @@ import numpy as np
 from colorseason.analysis.colorspace import (
     LUMINANCE,
     bgr8_to_linear_rgb,
-    chroma_hue,
     lab_to_linear_rgb,
     linear_rgb_to_lab,
 )
