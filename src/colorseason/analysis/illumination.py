@@ -2,17 +2,19 @@
 
 **White balance.** Camera JPEGs are already white-balanced; the job is the residual cast. It is
 measured on grey pixels of the head's surroundings, never on the skin (correcting with the face's
-own pixels erases the undertone being measured). Grey pixels are found the way the Grayness
-Index does (Qian et al., CVPR 2019: median angular error 1.87° on Gehler-Shi, against 4.0° for
-shades-of-gray): where the shading of a surface changes but its chromaticity does not. A camera's
-tone curve bends every coloured surface's chromaticity as its shading changes, but leaves a grey
-one grey, so the pixels whose log-chromaticity has the smallest local gradient are the grey ones.
-The index is computed on ln(R/G) and ln(B/G), which a cast shifts by a constant: the same pixels
-are chosen under any cast, so a global cast is corrected exactly. Skin-coloured pixels (neck,
-hands) are left out. The eye whites cross-check the result: when the surroundings and the eyes
-disagree (a coloured backdrop, a graded film still), the correction falls back on the eyes if
-they are large enough to trust and otherwise on no correction at all, and no correction goes
-beyond a daylight camera under a warm tungsten lamp.
+own pixels erases the undertone being measured). Grey pixels are found in the spirit of the
+Grayness Index (Qian et al., CVPR 2019: median angular error 1.87° on Gehler-Shi, against 4.0°
+for shades-of-gray): where the shading of a surface changes but its chromaticity does not. A
+camera's tone curve bends a coloured surface's chromaticity as its shading changes but leaves a
+grey one grey, so the pixels whose log-chromaticity moves least per unit of shading are the grey
+ones. It is computed on ln(R/G) and ln(B/G), which a cast shifts by a constant: the same pixels
+are chosen under any cast. The hair, a beard and skin-coloured pixels (neck, hands) are left out.
+Three guesses of the light are then weighed by their precision: the grey pixels, the eye whites
+(less their own slightly red colour) and the camera's white balance itself (no cast). Where the
+grey pixels and the eyes disagree beyond both their noise (a coloured backdrop, a graded film
+still), the grey pixels are dropped. A correction that would take the skin out of the skin
+locus is shortened until it does not, and none goes beyond a daylight camera under a warm
+tungsten lamp. A white card, when one is held up, overrules all of this.
 
 **Exposure.** The backdrop is never metered: phones already expose for the face, and a bright
 backdrop would darken the person. Depth comes from references of known reflectance
@@ -81,7 +83,6 @@ class LightEstimate:
     log_exposure_sd: float  # uncertainty of ln(exposure_gain)
     reference: str  # what set the light: "white_card" | "eyes" | "scene" | "none"
     anchors: tuple[str, ...]  # what set the exposure besides the camera: white_card, eyes, teeth
-    white_balance_pixels: int  # how many pixels the light's colour was judged from
 
     @property
     def white_balance(self) -> np.ndarray:
@@ -100,7 +101,7 @@ class LightEstimate:
         return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
-UNCORRECTED = LightEstimate(np.ones(3), 1.0, CAMERA_LOG_SD, "none", (), 0)
+UNCORRECTED = LightEstimate(np.ones(3), 1.0, CAMERA_LOG_SD, "none", ())
 """The photo as the camera took it."""
 
 
@@ -172,18 +173,17 @@ def _combined_exposure(
 
 def _white_balance_chroma(
     scene: tuple[np.ndarray, int] | None, eyes: references.Reference | None
-) -> tuple[np.ndarray, int]:
+) -> np.ndarray:
     """The light's log-chromaticity from the surroundings' grey pixels and the eye whites,
-    weighed by precision against the camera's own white balance (no cast), and how many pixels
-    it rests on. Where the two disagree beyond their noise, the surroundings are taken to be a
-    coloured scene and only the eyes and the camera count."""
-    means, weights, pixels = [np.zeros(2)], [np.full(2, CAMERA_CHROMA_SD**-2)], 0
+    weighed by precision against the camera's own white balance (no cast). Where the two
+    disagree beyond their noise, the surroundings are taken to be a coloured scene and only the
+    eyes and the camera count."""
+    means, weights = [np.zeros(2)], [np.full(2, CAMERA_CHROMA_SD**-2)]
     eye_chroma = None
     if eyes is not None:
         eye_chroma = log_chroma(eyes.rgb) - references.SCLERA_CHROMA
         means.append(eye_chroma)
         weights.append(references.SCLERA_CHROMA_SD**-2)
-        pixels += eyes.pixels
     if scene is not None:
         chroma, count = scene
         spread = max(_GREY_CHROMA_SD, _GREY_CHROMA_SD * np.sqrt(_GREY_FULL_PIXELS / count))
@@ -193,9 +193,8 @@ def _white_balance_chroma(
         if not conflict:
             means.append(chroma)
             weights.append(np.full(2, spread**-2))
-            pixels += count
     total = np.sum(weights, axis=0)
-    return np.sum(np.multiply(weights, means), axis=0) / total, pixels
+    return np.sum(np.multiply(weights, means), axis=0) / total
 
 
 def _within_skin_locus(skin: np.ndarray, illuminant: np.ndarray) -> bool:
@@ -234,16 +233,16 @@ def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
     )
     teeth = references.find_teeth(regions.teeth, regions.lips, references.mouth_openness(points))
     scene = grey_pixel_chroma(regions.surround, skin_chroma)
-    chroma, pixels = _white_balance_chroma(scene, eyes)
-    reference = "eyes" if eyes is not None else "scene" if scene is not None else "none"
     # A card is only believed when its colour is the light's, as the grey pixels round it (or,
     # failing them, the eye whites) show it.
     shown = scene[0] if scene else log_chroma(eyes.rgb) - references.SCLERA_CHROMA if eyes else None
     card = references.find_white_card(regions.surround, skin, shown) if shown is not None else None
     if card is not None:
-        chroma, pixels, reference = log_chroma(card.rgb), card.pixels, "white_card"
-    if card is None:
+        chroma, reference = log_chroma(card.rgb), "white_card"
+    else:
+        chroma = _white_balance_chroma(scene, eyes)
         chroma = _keep_skin_skin(skin, np.clip(chroma, -CAST_LIMIT, CAST_LIMIT))
+        reference = "eyes" if eyes is not None else "scene" if scene is not None else "none"
     illuminant = _light_from_chroma(np.clip(chroma, -CAST_LIMIT, CAST_LIMIT))
 
     anchors = [found for found in (card, eyes, teeth) if found is not None]
@@ -254,5 +253,4 @@ def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
         log_exposure_sd=log_sd,
         reference=reference,
         anchors=tuple(used),
-        white_balance_pixels=pixels,
     )

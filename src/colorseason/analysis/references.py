@@ -10,8 +10,10 @@ reflectance beside the skin can, and so, less surely, can the eye:
 - **the eyes** (Choi et al., IS&T EI 2017, calibrated face photos against spectrophotometer
   readings of 348 faces with the sclera and pupil as targets): the whites of the eyes are much
   the same for everyone whatever the skin, so skin lightness relative to them survives a change
-  of exposure. They are gated by their own quality: the eyes open, enough white pixels, not
-  clipped, brighter than the iris and near-neutral.
+  of exposure. They are gated by their own quality: the eyes open, enough white pixels (the
+  whitest part of the eye openings, less red than the skin, brighter than the iris, bluer than
+  the skin, which a tinted lens is not), fewer than half of them clipped, and a plausible
+  brightness for the skin; few pixels, half-closed eyes and clipping widen their uncertainty.
 - **the teeth**: a weak anchor only (they are yellowish and often shadowed by the lips).
 
 Each reference reports what it measured and how far its known level can be trusted; the
@@ -38,8 +40,6 @@ class Reference:
     rgb: np.ndarray  # linear RGB of the reference as photographed
     luminance: float  # the luminance (Y) it would have in a well-exposed photo
     log_sd: float  # uncertainty of ln(exposure) set from it
-    neutral: bool  # its colour is the light's colour: usable for white balance
-    pixels: int
 
     def log_exposure(self, white_balance: np.ndarray) -> float:
         """ln of the exposure gain that brings the reference, white-balanced by ``white_balance``
@@ -205,8 +205,6 @@ def find_white_card(
         np.median(pixels, axis=0),
         CARD_LUMINANCE,
         CARD_LOG_SD,
-        neutral=True,
-        pixels=len(pixels),
     )
 
 
@@ -341,8 +339,6 @@ def find_eye_whites(
         found.colour,
         SCLERA_LUMINANCE,
         _log_sd(EYE_LOG_SD, found) * squint,
-        neutral=True,
-        pixels=found.count,
     )
 
 
@@ -360,6 +356,4 @@ def find_teeth(teeth: np.ndarray, lips: np.ndarray, openness: float) -> Referenc
         found.colour,
         TEETH_LUMINANCE,
         _log_sd(TEETH_LOG_SD, found),
-        neutral=False,
-        pixels=found.count,
     )

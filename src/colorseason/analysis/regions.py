@@ -121,7 +121,6 @@ class RegionPixels:
     right_cheek: np.ndarray
     iris: np.ndarray
     sclera: np.ndarray  # the eye openings without the iris discs: eye whites, lids, lashes
-    pupil: np.ndarray
     lips: np.ndarray
     teeth: np.ndarray  # the mouth opening: teeth when the mouth is open and smiling
     brows: np.ndarray
@@ -194,7 +193,6 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
         _ring(eyes, points[list(outline)], origin)
     iris_rings = np.zeros(shape, np.uint8)
     iris_discs = np.zeros(shape, np.uint8)
-    pupils = np.zeros(shape, np.uint8)
     for group in (RIGHT_IRIS, LEFT_IRIS):
         centre = points[group[0]] - origin
         radius = float(np.linalg.norm(points[list(group[1:])] - points[group[0]], axis=1).mean())
@@ -204,7 +202,6 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
         # The pupil is black for everyone: the iris colour is the ring around it.
         _disc(ring, centre, radius * 0.4, 0)
         iris_rings |= ring
-        _disc(pupils, centre, radius * 0.3)
     iris = iris_rings & eyes
     sclera = cv2.erode(eyes, np.ones((3, 3), np.uint8)) & ~iris_discs
 
@@ -239,7 +236,6 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
         right_cheek=pixels(right_cheek),
         iris=pixels(iris),
         sclera=pixels(sclera),
-        pupil=pixels(pupils & eyes),
         lips=pixels(lips),
         teeth=pixels(cv2.erode(mouth, np.ones((3, 3), np.uint8))),
         brows=pixels(brows),
