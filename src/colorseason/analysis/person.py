@@ -72,7 +72,9 @@ def _strangers(evidence: list[pipeline.PhotoEvidence], weights: np.ndarray) -> s
         far.append(distance > DIFFERENT_PERSON)
     if len(evidence) == 2:
         return {int(np.argmin(weights))} if any(far) else set()
-    return {index for index, is_far in enumerate(far) if is_far}
+    strangers = {index for index, is_far in enumerate(far) if is_far}
+    # Photos that all differ from each other leave no one to compare with: keep them all.
+    return strangers if len(strangers) < len(evidence) else set()
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
