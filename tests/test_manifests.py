@@ -46,7 +46,7 @@ POOL_KEY, POOL_VALUE = "colorseason.dev/pool", "inference"
 AUTOSCALING = "autoscaling.knative.dev/"
 PING_TYPE = "dev.knative.sources.ping"
 
-# Who produces each contract event (events.SOURCES), as the routing checks need a source too.
+# Who produces each contract event (events.SOURCE_*), as the routing checks need a source too.
 PRODUCER = {
     events.REQUESTED: events.SOURCE_ANALYZE,
     events.STARTED: events.SOURCE_ANALYZE,

@@ -1,4 +1,4 @@
-"""Build the season model, ``src/colorseason/analysis/models/season-v1.onnx``.
+"""Build the season model, ``src/colorseason/analysis/models/<MODEL_VERSION>.onnx``.
 
 No labelled data set of faces with expert seasonal diagnoses exists in this project, so nothing
 here is trained. The model is a hand-parameterised prototype classifier written down from colour

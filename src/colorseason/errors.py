@@ -155,8 +155,3 @@ class ResultUnavailableError(ColorseasonError):
     code = "result_unavailable"
     status = 502
     title = "The diagnosis was made but could not be stored"
-
-
-ERRORS_BY_CODE: dict[str, type[ColorseasonError]] = {
-    cls.code: cls for cls in (ColorseasonError, *ColorseasonError.__subclasses__())
-}

@@ -5,7 +5,8 @@ else builds ``ce-*`` headers. Events are CloudEvents 1.0 through the ``cloudeven
 (the version functions-framework pins). Conventions (DESIGN.md §7):
 
 - ``type`` is ``dev.colorseason.<noun>.<verb-past>`` (:data:`EVENT_TYPES`);
-- ``source`` is a URI reference naming the producing function (:data:`SOURCES`);
+- ``source`` is a URI reference naming the producing function (``SOURCE_*``; status
+  produces none, and a purge sent by hand names ``SOURCE_PURGE``);
 - ``subject`` is the job id, and equals ``data.job_id``. Producers may write it as 32 hex digits or
   as a canonical UUID (``8-4-4-4-12``), in any case; :func:`job_id_of` and :func:`parse_job_id`
   give every consumer the one normal form, 32 lower-case hex digits;
@@ -56,10 +57,8 @@ PING = "dev.knative.sources.ping"
 validates its data (``{}`` in eventing/sources.yaml) as purge data."""
 
 SOURCE_ANALYZE = "/colorseason/analyze"
-SOURCE_STATUS = "/colorseason/status"
 SOURCE_RESULTS = "/colorseason/results"
 SOURCE_PURGE = "/colorseason/purge"
-SOURCES: tuple[str, ...] = (SOURCE_ANALYZE, SOURCE_STATUS, SOURCE_RESULTS, SOURCE_PURGE)
 
 SCHEMA_BASE_URL = "https://colorseason.dev/eventing/schemas/"
 """Base of every ``dataschema`` URL (the schemas' ``$id``s)."""
@@ -191,9 +190,9 @@ def completed(job_id: str, result: dict[str, Any], result_url: str | None = None
     return make_event(COMPLETED, SOURCE_ANALYZE, job_id, data)
 
 
-def failed(job_id: str, code: str, message: str, source: str = SOURCE_ANALYZE) -> CloudEvent:
+def failed(job_id: str, code: str, message: str) -> CloudEvent:
     error = {"code": code, "message": message[:2000]}
-    return make_event(FAILED, source, job_id, {"job_id": job_id, "error": error})
+    return make_event(FAILED, SOURCE_ANALYZE, job_id, {"job_id": job_id, "error": error})
 
 
 def purge(before: str | None = None) -> CloudEvent:

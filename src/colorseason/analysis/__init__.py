@@ -8,9 +8,9 @@ Public API::
     MODEL_VERSION: str
 
 Bad photos raise ``colorseason.errors.ColorseasonError`` subclasses with stable codes.
-Stages, one module each: decode → landmarks → regions → illumination (with ``references``) →
-features → model → palette / quality; ``pipeline`` strings them together for one photo, and
-``person`` combines several photos of one person.
+Stages, one module each, in the order they run: decode → landmarks → regions → illumination
+(with ``references``) → features → quality → model → palette; ``pipeline`` strings them together
+for one photo, and ``person`` combines several photos of one person.
 
 The public names load on first use (MediaPipe and onnxruntime take about a second), so that
 ``decode.validate`` can be imported alone: analyze's ``POST /jobs`` checks uploads with it.

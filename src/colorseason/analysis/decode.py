@@ -23,7 +23,6 @@ from colorseason.errors import (
     UnsupportedMediaTypeError,
 )
 
-MEDIA_TYPES: dict[str, str] = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 64

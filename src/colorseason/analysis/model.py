@@ -1,10 +1,10 @@
 """The season model: features in, 12 season probabilities and 4 seasonal dimensions out.
 
-The graph is ``models/season-v1.onnx``, built by ``tools/build_season_model.py`` and committed
-(docs/model-card.md says what it is and is not). It is loaded once per process, on first use or
-by ``load()`` at warm-up, with one intra-op and one inter-op thread: the graph is a few hundred
-flops, so threads only add scheduling cost and fight gunicorn workers for cores. An onnxruntime
-session may be shared by threads (``run`` is thread-safe).
+The graph is ``models/<MODEL_VERSION>.onnx``, built by ``tools/build_season_model.py`` and
+committed (docs/model-card.md says what it is and is not). It is loaded once per process, on first
+use or by ``load()`` at warm-up, with one intra-op and one inter-op thread: the graph is a few
+hundred flops, so threads only add scheduling cost and fight gunicorn workers for cores. An
+onnxruntime session may be shared by threads (``run`` is thread-safe).
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
-"""The pipeline: bytes → image → landmarks → light → regions → colours → features → season.
+"""The pipeline: decode → landmarks → regions → illumination → measure → quality → model.
 
-Pure and in memory: no file, no network, no global state but the per-process model and the
-per-thread MediaPipe graphs. Each stage is timed; the timings travel in the result.
+Bytes become the working image, its face's landmarks, that face's region pixels, the light and
+exposure judged from them, the corrected colours, and the photo's quality issues; the model then
+turns the colours into season probabilities (averaged over the exposure's uncertainty), and the
+quality score discounts their confidence. Pure and in memory: no file, no network, no global state
+but the per-process model and the per-thread MediaPipe graphs. Each stage is timed; the timings
+travel in the result.
 """
 
 from __future__ import annotations
