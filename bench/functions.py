@@ -24,7 +24,6 @@ import multiprocessing
 import os
 import platform
 import runpy
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+
+from colorseason.local.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -50,12 +51,6 @@ def machine() -> str:
         f"{cpu}; {os.cpu_count()} logical cores; Python {platform.python_version()}; "
         f"{platform.system()} {platform.release()}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from colorseason.local.broker import (
     ERROR_DATA,
     ERROR_DEST,
     Broker,
-    BrokerServer,
+    BrokerIngress,
     Delivery,
     Event,
     compile_attribute_filter,
@@ -28,6 +28,7 @@ from colorseason.local.broker import (
     parse_duration,
     parse_event,
 )
+from colorseason.local.serving import serving
 from local_stack import wait_for
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -156,13 +157,13 @@ def subscriber() -> Iterator[Subscriber]:
 
 
 @pytest.fixture
-def ingress(subscriber: Subscriber) -> Iterator[BrokerServer]:
+def ingress(subscriber: Subscriber) -> Iterator[BrokerIngress]:
     topology = load_topology(yaml.safe_load_all(MANIFESTS), {"sub": subscriber.url})
     # Real YAML delays, scaled down so retries take milliseconds.
-    server = BrokerServer(Broker(topology, workers=4, backoff_scale=0.01))
-    server.serve_in_background()
-    yield server
-    server.close()
+    broker = Broker(topology, workers=4, backoff_scale=0.01)
+    with serving(BrokerIngress(broker)) as server:
+        yield server
+    broker.close()
 
 
 def event_headers(type_: str, id_: str = "e1", **extra: str) -> dict[str, str]:
@@ -180,7 +181,9 @@ def post(url: str, headers: dict[str, str], body: bytes) -> int:
         return error.code
 
 
-def send(ingress: BrokerServer, type_: str, body: bytes = b'{"job_id": "j1"}', **extra: str) -> int:
+def send(
+    ingress: BrokerIngress, type_: str, body: bytes = b'{"job_id": "j1"}', **extra: str
+) -> int:
     status = post(ingress.ingress_url(), event_headers(type_, subject="j1", **extra), body)
     assert ingress.broker.wait_idle(timeout=30)
     return status
@@ -342,7 +345,7 @@ def test_parse_event_keeps_binary_data_as_bytes() -> None:
 
 
 def test_ingress_accepts_binary_and_structured(
-    ingress: BrokerServer, subscriber: Subscriber
+    ingress: BrokerIngress, subscriber: Subscriber
 ) -> None:
     assert send(ingress, REQUESTED) == 202
     structured = json.dumps(
@@ -365,7 +368,7 @@ def test_ingress_accepts_binary_and_structured(
     ],
 )
 def test_ingress_rejects_malformed_events(
-    ingress: BrokerServer, subscriber: Subscriber, headers: dict[str, str], body: bytes
+    ingress: BrokerIngress, subscriber: Subscriber, headers: dict[str, str], body: bytes
 ) -> None:
     request = urllib.request.Request(ingress.ingress_url(), data=body, headers=headers)
     with pytest.raises(urllib.error.HTTPError) as raised:
@@ -376,7 +379,7 @@ def test_ingress_rejects_malformed_events(
     assert subscriber.received == []
 
 
-def test_ingress_paths_and_methods(ingress: BrokerServer) -> None:
+def test_ingress_paths_and_methods(ingress: BrokerIngress) -> None:
     assert ingress.ingress_url().endswith("/colorseason/colorseason")
     headers = event_headers("io.example.unrouted")
     assert post(ingress.url + "/", headers, b"{}") == 202  # the only broker
@@ -393,18 +396,18 @@ def test_ingress_paths_and_methods(ingress: BrokerServer) -> None:
 
 def test_ingress_limits_event_size(subscriber: Subscriber) -> None:
     topology = load_topology(yaml.safe_load_all(MANIFESTS), {"sub": subscriber.url})
-    server = BrokerServer(Broker(topology, workers=1), max_event_bytes=1000)
-    server.serve_in_background()
+    broker = Broker(topology, workers=1)
     try:
-        assert post(server.ingress_url(), event_headers(REQUESTED), b"x" * 1001) == 413
+        with serving(BrokerIngress(broker, max_event_bytes=1000)) as server:
+            assert post(server.ingress_url(), event_headers(REQUESTED), b"x" * 1001) == 413
     finally:
-        server.close()
+        broker.close()
 
 
 # --- routing and delivery ------------------------------------------------------------------------
 
 
-def test_routes_by_filters_in_binary_mode(ingress: BrokerServer, subscriber: Subscriber) -> None:
+def test_routes_by_filters_in_binary_mode(ingress: BrokerIngress, subscriber: Subscriber) -> None:
     body = b'{"job_id": "j1", "note": "bytes kept as sent"}'
     assert send(ingress, REQUESTED, body) == 202
     (headers, received), *_ = subscriber.on("/analyze")
@@ -417,7 +420,7 @@ def test_routes_by_filters_in_binary_mode(ingress: BrokerServer, subscriber: Sub
     assert subscriber.on("/results") == []  # legacy exact filter: not this type
 
 
-def test_legacy_filter_routes(ingress: BrokerServer, subscriber: Subscriber) -> None:
+def test_legacy_filter_routes(ingress: BrokerIngress, subscriber: Subscriber) -> None:
     send(ingress, COMPLETED)
     assert len(subscriber.on("/results")) == 1
     assert len(subscriber.on("/status")) == 1
@@ -425,13 +428,13 @@ def test_legacy_filter_routes(ingress: BrokerServer, subscriber: Subscriber) -> 
 
 
 def test_unmatched_event_is_accepted_and_dropped(
-    ingress: BrokerServer, subscriber: Subscriber
+    ingress: BrokerIngress, subscriber: Subscriber
 ) -> None:
     assert send(ingress, "io.example.other") == 202
     assert subscriber.received == []
 
 
-def test_reply_is_republished(ingress: BrokerServer, subscriber: Subscriber) -> None:
+def test_reply_is_republished(ingress: BrokerIngress, subscriber: Subscriber) -> None:
     reply = event_headers(COMPLETED, "reply-1", subject="j1")
     subscriber.answer("/analyze", (200, reply, b'{"job_id": "j1", "result": {}}'))
     send(ingress, REQUESTED)
@@ -442,7 +445,7 @@ def test_reply_is_republished(ingress: BrokerServer, subscriber: Subscriber) -> 
     assert sorted(h["ce-type"] for h, _ in subscriber.on("/status")) == [COMPLETED, REQUESTED]
 
 
-def test_structured_reply_is_republished(ingress: BrokerServer, subscriber: Subscriber) -> None:
+def test_structured_reply_is_republished(ingress: BrokerIngress, subscriber: Subscriber) -> None:
     document = {"specversion": "1.0", "id": "r2", "source": "/a", "type": COMPLETED, "data": {}}
     reply = (200, {"content-type": "application/cloudevents+json"}, json.dumps(document).encode())
     subscriber.answer("/analyze", reply)
@@ -463,7 +466,7 @@ def test_reply_loops_are_cut(subscriber: Subscriber) -> None:
 
 
 def test_a_slow_subscriber_never_delays_another(
-    ingress: BrokerServer, subscriber: Subscriber
+    ingress: BrokerIngress, subscriber: Subscriber
 ) -> None:
     """results stuck on a stopped database must not hold up status (each Trigger has a lane)."""
     gate = threading.Event()
@@ -481,7 +484,7 @@ def test_a_slow_subscriber_never_delays_another(
     assert len(subscriber.on("/results")) == 20
 
 
-def test_retries_then_succeeds(ingress: BrokerServer, subscriber: Subscriber) -> None:
+def test_retries_then_succeeds(ingress: BrokerIngress, subscriber: Subscriber) -> None:
     subscriber.answer("/status", (503, {}, b"down"), (500, {}, b"down"), (202, {}, b""))
     send(ingress, "dev.colorseason.analysis.started")
     assert len(subscriber.on("/status")) == 3  # 1 + broker retry 2
@@ -490,7 +493,7 @@ def test_retries_then_succeeds(ingress: BrokerServer, subscriber: Subscriber) ->
 
 @pytest.mark.parametrize("status", [404, 408, 409, 429, 500, 502, 503])
 def test_retriable_statuses_are_retried(
-    ingress: BrokerServer, subscriber: Subscriber, status: int
+    ingress: BrokerIngress, subscriber: Subscriber, status: int
 ) -> None:
     subscriber.answer("/status", (status, {}, b""))
     send(ingress, "dev.colorseason.analysis.started")
@@ -498,7 +501,7 @@ def test_retriable_statuses_are_retried(
 
 
 def test_dead_letter_after_retries_with_knative_extensions(
-    ingress: BrokerServer, subscriber: Subscriber
+    ingress: BrokerIngress, subscriber: Subscriber
 ) -> None:
     subscriber.answer("/status", (503, {}, b'{"code": "store_unavailable"}'))
     send(ingress, "dev.colorseason.analysis.started", b'{"job_id": "j1"}')
@@ -512,7 +515,7 @@ def test_dead_letter_after_retries_with_knative_extensions(
     assert base64.b64decode(headers[f"ce-{ERROR_DATA}"]) == b'{"code": "store_unavailable"}'
 
 
-def test_client_errors_are_not_retried(ingress: BrokerServer, subscriber: Subscriber) -> None:
+def test_client_errors_are_not_retried(ingress: BrokerIngress, subscriber: Subscriber) -> None:
     subscriber.answer("/status", (400, {}, b"schema says no"))
     send(ingress, "dev.colorseason.analysis.started")
     assert len(subscriber.on("/status")) == 1
@@ -521,7 +524,7 @@ def test_client_errors_are_not_retried(ingress: BrokerServer, subscriber: Subscr
 
 
 def test_non_cloudevent_2xx_body_is_a_failure(
-    ingress: BrokerServer, subscriber: Subscriber
+    ingress: BrokerIngress, subscriber: Subscriber
 ) -> None:
     subscriber.answer("/status", (200, {"content-type": "text/plain"}, b"OK"))
     send(ingress, "dev.colorseason.analysis.started")
@@ -531,14 +534,14 @@ def test_non_cloudevent_2xx_body_is_a_failure(
     assert b"not recognized as CloudEvent" in base64.b64decode(headers[f"ce-{ERROR_DATA}"])
 
 
-def test_error_data_is_truncated(ingress: BrokerServer, subscriber: Subscriber) -> None:
+def test_error_data_is_truncated(ingress: BrokerIngress, subscriber: Subscriber) -> None:
     subscriber.answer("/status", (400, {}, b"x" * 5000))
     send(ingress, "dev.colorseason.analysis.started")
     ((headers, _),) = subscriber.on("/deadletter")
     assert len(headers[f"ce-{ERROR_DATA}"]) == 1024
 
 
-def test_trigger_delivery_overrides_broker(ingress: BrokerServer, subscriber: Subscriber) -> None:
+def test_trigger_delivery_overrides_broker(ingress: BrokerIngress, subscriber: Subscriber) -> None:
     subscriber.answer("/results", (503, {}, b""))
     send(ingress, COMPLETED)
     assert len(subscriber.on("/results")) == 2  # the Trigger's retry: 1
@@ -566,7 +569,7 @@ def test_unreachable_subscriber_is_retried_and_dead_lettered(subscriber: Subscri
 
 
 def test_broker_logs_deliveries_without_data(
-    ingress: BrokerServer, subscriber: Subscriber, caplog: pytest.LogCaptureFixture
+    ingress: BrokerIngress, subscriber: Subscriber, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="colorseason.local.broker")
     send(ingress, REQUESTED, b'{"job_id": "j1", "secret": "do-not-log"}')

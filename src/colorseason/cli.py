@@ -145,7 +145,7 @@ def _up_command(args: argparse.Namespace) -> int:
     # Imported here: the local stack pulls in servers the analyze command never needs.
     from colorseason.local.up import run
 
-    return run(args)
+    return run(host=args.host, port=args.port, urls_file=args.urls, database_dir=args.database_dir)
 
 
 def _analyze_command(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ One process tree, started in dependency order and stopped in reverse:
 3. The three functions, each under gunicorn on its own loopback port with its image's settings
    (``functions/<name>/gunicorn.conf.py``: workers, threads, timeouts); ``up`` waits for every
    ``/health/readiness``.
-4. The web page, served here with ``/config.json`` naming the function URLs and ``/i18n.json``
-   carrying the report's words from :mod:`colorseason.i18n`.
+4. The web page (:mod:`colorseason.local.webpage`), served here with ``/config.json`` naming the
+   function URLs and ``/i18n.json`` carrying the report's words from :mod:`colorseason.i18n`.
 
 Ports: ``--port P`` puts the web page on P, the broker on P+1 and analyze, status, results on
 P+2, P+3, P+4; ``--port 0`` picks free ports for all (what tests use). Only when everything
@@ -22,11 +22,9 @@ process it started (function workers, embedded servers) has exited.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
-import mimetypes
 import os
 import signal
 import socket
@@ -39,18 +37,16 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
 import colorseason
-from colorseason import i18n
-from colorseason.local.broker import Broker, BrokerServer, load_topology, read_manifests
+from colorseason.local.broker import Broker, BrokerIngress, load_topology, read_manifests
+from colorseason.local.servers import free_port
+from colorseason.local.serving import local_url, serving
+from colorseason.local.webpage import WebPageServer
 
 log = logging.getLogger(__name__)
 
@@ -88,131 +84,7 @@ class StartupError(RuntimeError):
     """Something the user can fix (a port in use, a checkout missing): reported in one line."""
 
 
-# --- the web page --------------------------------------------------------------------------------
-
-_WEB_FILES = {
-    "/": "index.html",
-    "/index.html": "index.html",
-    "/app.js": "app.js",
-    "/style.css": "style.css",
-}
-
-
-def _i18n_tables() -> dict[str, Any]:
-    """The report's words for the page, from the one place they live."""
-    return {
-        "families": i18n.FAMILY_NAMES,
-        "undertones": i18n.UNDERTONES,
-        "dimensions": i18n.DIMENSIONS,
-        "measurements": i18n.MEASUREMENTS,
-        "palette": i18n.PALETTE,
-        "metals": i18n.METALS,
-        "references": i18n.LIGHT_REFERENCES,
-        "quality": i18n.QUALITY_ADVICE,
-        "errors": i18n.ERROR_MESSAGES,
-        "text": i18n.TEXT,
-    }
-
-
-class _WebHandler(BaseHTTPRequestHandler):
-    server: WebServer
-    protocol_version = "HTTP/1.1"
-    _head_only = False
-
-    def do_HEAD(self) -> None:
-        self._head_only = True
-        self.do_GET()
-
-    def do_GET(self) -> None:
-        path = self.path.split("?")[0]
-        if path == "/config.json":
-            self._send(200, json.dumps(self.server.config).encode(), "application/json")
-        elif path == "/i18n.json":
-            tables = json.dumps(_i18n_tables(), ensure_ascii=False).encode()
-            self._send(200, tables, "application/json; charset=utf-8")
-        elif path in _WEB_FILES:
-            name = _WEB_FILES[path]
-            body = resources.files("colorseason.web_ui").joinpath(name).read_bytes()
-            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            self._send(200, body, f"{content_type}; charset=utf-8")
-        else:
-            self._send(404, b"not found", "text/plain; charset=utf-8")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header("Content-Security-Policy", self.server.content_security_policy)
-        self.end_headers()
-        if not self._head_only:
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the access log: the functions log the requests that matter."""
-
-
-class WebServer(ThreadingHTTPServer):
-    """Serves the page (package data ``colorseason/web_ui``) and the URLs it calls."""
-
-    daemon_threads = True
-
-    def __init__(self, host: str, port: int) -> None:
-        self.config: dict[str, str] = {}
-        self.content_security_policy = "default-src 'self'"
-        super().__init__((host, port), _WebHandler)
-
-    @property
-    def url(self) -> str:
-        return _url(self.server_address[0], self.server_address[1])
-
-    def configure(self, urls: Urls) -> None:
-        """Tell the page where the functions are; allow exactly those origins in its CSP."""
-        self.config = {"analyze": urls.analyze, "status": urls.status, "results": urls.results}
-        origins = " ".join(sorted({_origin(u) for u in self.config.values()}))
-        self.content_security_policy = (
-            "default-src 'self'; "
-            f"connect-src 'self' {origins}; "
-            "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-        )
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _url(host: str | Any, port: int) -> str:
-    """A URL a local client can open: wildcard binds are reached through the loopback address."""
-    host = str(host)
-    if host in {"0.0.0.0", "", "::"}:
-        host = "127.0.0.1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-@contextmanager
-def _serving(server: ThreadingHTTPServer, name: str) -> Iterator[None]:
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
-    )
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 # --- ports, stores and processes -----------------------------------------------------------------
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 def _check_free(host: str, port: int, name: str) -> None:
@@ -346,8 +218,19 @@ def _write_urls(path: Path, urls: Urls) -> None:
 # --- run ----------------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> int:
-    """Start everything, print the URLs, and serve until SIGINT/SIGTERM; the exit status."""
+def run(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    urls_file: Path | None = None,
+    database_dir: Path | None = None,
+) -> int:
+    """Start everything, print the URLs, and serve until SIGINT/SIGTERM; the exit status.
+
+    ``port`` is the web page's, the other parts follow it (0: free ports for all); ``urls_file``
+    receives the URLs as JSON once everything answers; ``database_dir`` keeps the embedded
+    PostgreSQL's data (default: a temporary directory).
+    """
     from colorseason.web import configure_logging
 
     configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
@@ -359,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return _run(args, stop)
+        return _run(stop, host, port, urls_file, database_dir)
     except StartupError as error:
         print(f"colorseason up: {error}", file=sys.stderr)
         return 1
@@ -368,11 +251,13 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
 
 
-def _run(args: argparse.Namespace, stop: threading.Event) -> int:
-    host: str = getattr(args, "host", None) or "127.0.0.1"
-    port: int = getattr(args, "port", 0) or 0
-    urls_file: Path | None = getattr(args, "urls", None)
-    database_dir: Path | None = getattr(args, "database_dir", None)
+def _run(
+    stop: threading.Event,
+    host: str,
+    port: int,
+    urls_file: Path | None,
+    database_dir: Path | None,
+) -> int:
     try:
         manifests = read_manifests(eventing_dir())
     except yaml.YAMLError as error:
@@ -383,8 +268,8 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
     if port:
         for offset, name in enumerate(("web", "broker", *FUNCTIONS)):
             _check_free(host, port + offset, name)
-    ports = {name: port + 2 + i if port else _free_port(host) for i, name in enumerate(FUNCTIONS)}
-    function_urls = {name: _url(host, p) for name, p in ports.items()}
+    ports = {name: port + 2 + i if port else free_port(host) for i, name in enumerate(FUNCTIONS)}
+    function_urls = {name: local_url(host, p) for name, p in ports.items()}
 
     processes: dict[str, subprocess.Popen[bytes]] = {}
     with ExitStack() as stack:  # unwinds in reverse: web, broker, functions, then the stores
@@ -395,12 +280,13 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
         except (ValueError, KeyError) as error:
             raise StartupError(f"eventing manifests in {eventing_dir()}: {error}") from None
         stack.callback(broker.close)
-        ingress = BrokerServer(broker, host, port + 1 if port else 0)
-        stack.enter_context(_serving(ingress, "broker-ingress"))
-        web = WebServer(host, port)
+        ingress = stack.enter_context(
+            serving(BrokerIngress(broker, host, port + 1 if port else 0), "broker-ingress")
+        )
+        web = WebPageServer(host, port)
+        web.configure(function_urls)
+        stack.enter_context(serving(web, "web"))
         urls = Urls(web.url + "/", ingress.ingress_url(), **function_urls)
-        web.configure(urls)
-        stack.enter_context(_serving(web, "web"))
 
         origins = {web.url, web.url.replace("127.0.0.1", "localhost")}
         env = {
