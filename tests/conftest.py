@@ -1,5 +1,7 @@
 """Shared fixtures: the three functions loaded through functions-framework, and a capturing sink.
 
+Only fixtures live here; what tests import (URLs, the sink's type, ``deliver``) is in support.py.
+
 functions-framework imports every source file as module ``main`` (replacing ``sys.modules["main"]``)
 and each function reads its configuration at import. So every load is a fresh ``create_app`` after
 the environment is set, and the returned client keeps its own module alive; loading analyze, status
@@ -8,12 +10,11 @@ and results side by side in one process is safe because nothing looks ``main`` u
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -21,31 +22,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from cloudevents.conversion import to_structured
-from cloudevents.http import CloudEvent, from_http
+from cloudevents.http import from_http
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
-from colorseason import events
 from colorseason.config import Settings
+from support import DATABASE_URL, REDIS_URL, Sink
 
 ROOT = Path(__file__).resolve().parents[1]
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"
-CLOSED_DATABASE_URL = "postgresql://postgres@127.0.0.1:1/test"
-
-
-@dataclass
-class Sink:
-    """A real HTTP endpoint standing in for the Broker ingress (K_SINK): it records events."""
-
-    url: str
-    received: list[CloudEvent] = field(default_factory=list)
-    status: int = 202
-
-    def of_type(self, event_type: str) -> list[CloudEvent]:
-        return [e for e in self.received if e["type"] == event_type]
 
 
 @pytest.fixture(scope="session")
@@ -144,14 +128,3 @@ def status(load_function: LoadFunction) -> FlaskClient:
 @pytest.fixture
 def results(load_function: LoadFunction) -> FlaskClient:
     return load_function("results")
-
-
-def deliver(client: FlaskClient, event: CloudEvent, path: str = "/", structured: bool = False):
-    """POST ``event`` the way a Broker delivers it (binary mode unless ``structured``)."""
-    headers, body = to_structured(event) if structured else events.to_response(event)
-    return client.post(path, data=body, headers=headers)
-
-
-def reply_event(response) -> CloudEvent:
-    """The binary-mode CloudEvent a function replied with."""
-    return from_http(dict(response.headers), response.get_data())

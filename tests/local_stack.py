@@ -25,8 +25,8 @@ import psutil
 import psycopg
 from psycopg import sql
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from support import DATABASE_URL, REDIS_URL
+
 START_TIMEOUT_SECONDS = 300.0
 
 

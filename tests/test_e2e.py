@@ -24,6 +24,7 @@ from colorseason.analysis.seasons import SEASONS_BY_ID
 from colorseason.local.servers import PostgresServer
 from colorseason.testing import sample_jpeg
 from local_stack import Stack, running_stack, still_running, wait_for
+from support import REDIS_URL
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +149,6 @@ def test_a_duplicate_requested_never_shows_the_job_failed(stack: Stack) -> None:
 
     from colorseason import events
     from colorseason.status import ClaimCheck
-    from local_stack import REDIS_URL
 
     job_id = uuid.uuid4().hex
     key = ClaimCheck(redis.Redis.from_url(REDIS_URL)).put(job_id, sample_jpeg("grace_hopper"))

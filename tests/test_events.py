@@ -13,7 +13,7 @@ from cloudevents.http import CloudEvent
 
 from colorseason import events
 from colorseason.errors import BrokerUnavailableError, InvalidEventError
-from conftest import Sink
+from support import Sink
 
 JOB = events.new_job_id()
 RESULT = {

@@ -16,7 +16,7 @@ from colorseason import events
 from colorseason.local import embedded
 from colorseason.status import ClaimCheck, JobStore
 from colorseason.testing import encode, sample_bgr, sample_jpeg, two_faces_jpeg
-from conftest import CLOSED_REDIS_URL, REDIS_URL, deliver, reply_event
+from support import CLOSED_REDIS_URL, REDIS_URL, deliver, reply_event
 
 SEASON_IDS = {
     "light-spring", "true-spring", "bright-spring", "light-summer", "true-summer", "soft-summer",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from colorseason import events
-from conftest import CLOSED_DATABASE_URL, deliver, reply_event
+from support import CLOSED_DATABASE_URL, DATABASE_URL, deliver, reply_event
 
 RESULT = {
     "season": {"id": "light-spring", "family": "spring"},
@@ -36,7 +36,6 @@ def test_completed_is_stored_once_served_and_confirmed_every_time(results) -> No
 def test_a_row_stored_before_stored_replies_existed_is_confirmed(results, pg_schema) -> None:
     """Rows written by an earlier release (no reply then) are confirmed on the next delivery."""
     from colorseason.results import ResultStore
-    from conftest import DATABASE_URL
 
     job_id = events.new_job_id()
     store = ResultStore(DATABASE_URL, schema=pg_schema)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from colorseason import events
-from conftest import CLOSED_REDIS_URL, deliver
+from support import CLOSED_REDIS_URL, deliver
 
 RESULT_URL = "http://results.test/results/"
 RESULT = {"season": {"id": "true-winter"}, "probabilities": {}, "model": {"version": "t"}}

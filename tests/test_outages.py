@@ -22,8 +22,8 @@ from werkzeug.serving import make_server
 from colorseason import events
 from colorseason.local.broker import Broker, Event, load_topology, read_manifests
 from colorseason.local.servers import PostgresServer, RedisServer
-from conftest import CLOSED_DATABASE_URL
 from local_stack import wait_for
+from support import CLOSED_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = {"season": {"id": "soft-summer"}, "probabilities": {}, "model": {"version": "test"}}

@@ -15,7 +15,7 @@ from colorseason import events
 from colorseason.errors import ImageExpiredError, StoreUnavailableError
 from colorseason.results import MIGRATIONS, ResultStore
 from colorseason.status import ClaimCheck, JobState, JobStore, connect
-from conftest import CLOSED_DATABASE_URL, CLOSED_REDIS_URL, DATABASE_URL, REDIS_URL
+from support import CLOSED_DATABASE_URL, CLOSED_REDIS_URL, DATABASE_URL, REDIS_URL
 
 RESULT = {
     "season": {"id": "soft-summer", "family": "summer"},
