@@ -110,7 +110,11 @@ def test_strips_are_refused_before_decoding(shape: tuple[int, int, int]) -> None
 
 
 def test_png_with_data_after_iend_decodes() -> None:
-    decode_image(encode(sample_bgr("astronaut"), ".png") + b"\x00" * 100)
+    """Some editors append bytes after IEND: the photo decodes as if they were not there."""
+    original = sample_bgr("astronaut")
+    image = decode_image(encode(original, ".png") + b"\x00" * 100)
+    assert (image.format, image.width, image.height, image.scale) == ("png", 512, 512, 1.0)
+    assert np.array_equal(image.bgr, original)  # PNG is lossless: every pixel as it was
 
 
 def test_tiny_images_are_too_small() -> None:
