@@ -8,8 +8,8 @@ undoes a setting. These tests catch that before a cluster sees it:
   checks (``tools/knative_check``: CRD schemas + Knative webhook rules + core Kubernetes schemas),
   without warnings, and yamllint; the rendered kustomizations too when kubectl or kustomize is
   installed; broken copies of the tree prove that the checks can fail;
-- the event contract (``colorseason.events``) is routed as DESIGN.md §2 says, through the same
-  Trigger filters the local broker applies;
+- the event contract (``colorseason.events``) is routed as docs/design.md#who-gets-which-event
+  says, through the same Trigger filters the local broker applies;
 - func.yaml, knative/ and eventing/ agree (scale, resources, env, volumes, subscriptions);
 - the AI pool scales to zero on concurrency and is pinned to inference nodes, the web pool is not;
 - the images install only their extra, as a non-root user, with no jax and no matplotlib in the
@@ -57,7 +57,7 @@ PRODUCER = {
     events.DELETED: events.SOURCE_RESULTS,
 }
 
-# DESIGN.md §2: which functions consume each event type.
+# docs/design.md#who-gets-which-event: which functions consume each event type.
 EXPECTED_ROUTES = {
     events.REQUESTED: {"analyze", "status"},
     events.STARTED: {"status"},

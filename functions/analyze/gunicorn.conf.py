@@ -2,9 +2,9 @@
 
 One worker, one thread: the pipeline is CPU-bound and one MediaPipe graph is not thread-safe, so a
 pod handles one image at a time and Knative scales pods (containerConcurrency 2, target 1). No
-preload: the graph must be built in the worker, after the fork (DESIGN.md §4). ``timeout`` matches
-the Service's timeoutSeconds; no access log (paths carry job ids). The bind address comes from
-the command line (``:$PORT`` in the image).
+preload: the graph must be built in the worker, after the fork (docs/design.md#landmarks).
+``timeout`` matches the Service's timeoutSeconds; no access log (paths carry job ids). The bind
+address comes from the command line (``:$PORT`` in the image).
 
 Each worker is pinned to one CPU. MediaPipe's graph keeps helper threads busy-waiting on every CPU
 it may run on: unpinned, one worker burns two cores of CPU time for the work of one, which counts

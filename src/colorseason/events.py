@@ -2,7 +2,7 @@
 
 Everything that produces or consumes a colorseason CloudEvent goes through this module; nothing
 else builds ``ce-*`` headers. Events are CloudEvents 1.0 through the ``cloudevents`` SDK's 1.x API
-(the version functions-framework pins). Conventions (DESIGN.md §7):
+(the version functions-framework pins). Conventions (docs/design.md#conventions):
 
 - ``type`` is ``dev.colorseason.<noun>.<verb-past>`` (:data:`EVENT_TYPES`);
 - ``source`` is a URI reference naming the producing function (``SOURCE_*``; status

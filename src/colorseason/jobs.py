@@ -1,6 +1,7 @@
 """Asynchronous jobs: accepting a photo (``POST /jobs``) and processing a ``requested`` event.
 
-This is analyze's side of the flow in DESIGN.md §2, kept out of the function so tests reach it:
+This is analyze's side of the flow in docs/design.md#jobs-claim-checks-and-leases, kept out of
+the function so tests reach it:
 
 - :func:`submit` refuses what the sync path would refuse without decoding (size, magic bytes,
   header dimensions: ``decode.validate``, same codes), parks the photo (claim check in the

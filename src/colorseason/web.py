@@ -128,7 +128,7 @@ def read_body(request: Request, limit: int) -> bytes:
 
 
 def _memory_stream(*_args: Any, **_kwargs: Any) -> io.BytesIO:
-    """Multipart parts stay in memory: a photo is never written to disk (DESIGN.md §3)."""
+    """Multipart parts stay in memory: a photo is never written to disk (docs/design.md#privacy)."""
     return io.BytesIO()
 
 

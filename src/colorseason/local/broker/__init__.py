@@ -1,9 +1,9 @@
 """A local broker that follows ``eventing/*.yaml``: a development stand-in for a Knative Broker.
 
-`colorseason up` and the end-to-end tests need the event flow of the cluster (docs/design.md,
-*Flows*) on one machine, driven by the same manifests, so that a Trigger or delivery change is
-exercised locally before it is deployed. This package reads the Broker and Trigger objects and
-reproduces the parts of Knative Eventing's data plane the functions rely on:
+`colorseason up` and the end-to-end tests need the event flow of the cluster (docs/design.md#flows)
+on one machine, driven by the same manifests, so that a Trigger or delivery change is exercised
+locally before it is deployed. This package reads the Broker and Trigger objects and reproduces
+the parts of Knative Eventing's data plane the functions rely on:
 
 - **Ingress**: ``POST /<namespace>/<broker>`` (or ``/<broker>``, or ``/`` when there is one broker)
   accepts a CloudEvent in binary or structured mode: 202 when accepted, 400 when malformed.
