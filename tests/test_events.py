@@ -12,7 +12,7 @@ from cloudevents.conversion import to_structured
 from cloudevents.http import CloudEvent
 
 from colorseason import events
-from colorseason.errors import BrokerUnavailableError, InvalidEventError
+from colorseason.errors import BrokerUnavailableError, CorruptImageError, InvalidEventError
 from support import Sink
 
 JOB = events.new_job_id()
@@ -30,9 +30,21 @@ def test_every_event_type_has_a_valid_schema_whose_id_is_its_dataschema() -> Non
         jsonschema.Draft202012Validator.check_schema(schema)
         assert schema["$id"] == events.dataschema_url(event_type)
         assert schema["title"] == event_type
+    later = json.loads((events.schemas_dir() / events.REQUESTED_V2_SCHEMA).read_text())
+    jsonschema.Draft202012Validator.check_schema(later)
+    assert later["$id"] == events.SCHEMA_BASE_URL + events.REQUESTED_V2_SCHEMA
+    assert later["title"] == events.REQUESTED
     assert {p.name for p in events.schemas_dir().glob("*.json")} == {
-        events.schema_file_name(t) for t in events.EVENT_TYPES
+        events.REQUESTED_V2_SCHEMA,
+        *(events.schema_file_name(t) for t in events.EVENT_TYPES),
     }
+
+
+def test_the_photo_limit_of_requested_v2_is_the_librarys() -> None:
+    from colorseason.analysis.person import MAX_PHOTOS
+
+    schema = json.loads((events.schemas_dir() / events.REQUESTED_V2_SCHEMA).read_text())
+    assert schema["properties"]["photos"]["maxItems"] == MAX_PHOTOS
 
 
 def test_job_ids_are_unguessable_uuid4_hex() -> None:
@@ -80,6 +92,10 @@ def test_an_event_about_a_canonical_uuid_is_accepted_and_normalised() -> None:
 )
 def test_events_round_trip_in_binary_and_structured_mode(event: CloudEvent) -> None:
     assert event["dataschema"] == events.dataschema_url(event["type"])
+    _round_trip(event)
+
+
+def _round_trip(event: CloudEvent) -> None:
     headers, body = events.to_response(event)
     assert headers["ce-type"] == event["type"] and headers["content-type"] == "application/json"
     binary = events.from_request(headers, body)
@@ -213,7 +229,87 @@ def test_malformed_and_schema_invalid_events_are_refused(
                                              ({**CLAIMED, "face": 1.0}, 1)])  # fmt: skip
 def test_a_requested_event_may_name_a_face(data: dict, face: int | None) -> None:
     event = events.from_request(*_binary(events.REQUESTED, data))
-    assert events.face_of(event) == face and type(events.face_of(event)) is type(face)
+    [photo] = events.photos_of(event)
+    assert photo.face == face and type(photo.face) is type(face)
+    assert photo.claim_key == "k" and photo.image is None
+
+
+# -- requested, version 2: several photos of one person -------------------------------------------
+
+V2 = {"ce-dataschema": events.SCHEMA_BASE_URL + events.REQUESTED_V2_SCHEMA}
+PARKED = {"claim_check": {"store": "redis", "key": "k"}}
+
+
+def test_several_photos_travel_as_version_2_and_one_photo_as_version_1() -> None:
+    photos = [
+        events.Photo(claim_key="colorseason:claim:" + JOB + ":0", content_type="image/jpeg"),
+        events.Photo(claim_key="colorseason:claim:" + JOB + ":1", face=2),
+        events.Photo(image=b"\xff\xd8\xff", content_type="image/jpeg"),
+    ]
+    several = events.requested_photos(JOB, photos)
+    assert several["dataschema"] == events.SCHEMA_BASE_URL + events.REQUESTED_V2_SCHEMA
+    assert len(several.data["photos"]) == 3 and "claim_check" not in several.data
+    _round_trip(several)
+    parsed = events.from_request(*events.to_response(several))
+    assert events.photos_of(parsed) == photos  # in order, the inline photo decoded
+
+    one = events.requested_photos(JOB, photos[1:2])
+    assert one["dataschema"] == events.dataschema_url(events.REQUESTED)
+    claim_check = {"store": "redis", "key": photos[1].claim_key}
+    assert one.data == {"job_id": JOB, "claim_check": claim_check, "face": 2}
+    assert events.photos_of(one) == photos[1:2]
+
+
+def test_an_inline_photo_as_the_events_data_is_one_photo() -> None:
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(16))
+    headers = {**_binary(events.REQUESTED, None)[0], "Content-Type": "image/jpeg"}
+    event = events.from_request(headers, photo)
+    assert events.photos_of(event) == [events.Photo(image=photo, content_type="image/jpeg")]
+
+
+def test_photos_that_are_not_base64_are_corrupt() -> None:
+    for data, where in (
+        ({"job_id": JOB, "image": "!!!!", "content_type": "image/png"}, "the inline image"),
+        ({"job_id": JOB, "photos": [PARKED, {"image": "!!!!", "content_type": "image/png"}]},
+         "photo 2 of 2"),
+    ):  # fmt: skip
+        headers, body = _binary(events.REQUESTED, data, **(V2 if "photos" in data else {}))
+        with pytest.raises(CorruptImageError, match=where):
+            events.photos_of(events.from_request(headers, body))
+
+
+def test_a_refusal_never_quotes_a_photo() -> None:
+    """A photo in the wrong place (here: both inline and claim-checked) is not quoted back, not
+    even inside the object or list that fails: the 400 body travels on into a dead letter."""
+    image = base64.b64encode(bytes(range(256)) * 4).decode()
+    wrong = {**PARKED, "image": image, "content_type": "image/jpeg"}
+    for data, attributes in (
+        ({"job_id": JOB, **wrong}, {}),
+        ({"job_id": JOB, "photos": [wrong, PARKED]}, V2),
+        ({"job_id": JOB, "photos": [PARKED] * 5 + [wrong]}, V2),
+    ):
+        with pytest.raises(InvalidEventError) as caught:
+            events.from_request(*_binary(events.REQUESTED, data, **attributes))
+        assert image[:12] not in caught.value.message, caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("data", "attributes", "message"),
+    [
+        ({"job_id": JOB, "photos": [PARKED, PARKED]}, {}, "Additional properties"),  # no v2 URL
+        ({"job_id": JOB, "photos": []}, V2, "should be non-empty"),
+        ({"job_id": JOB, "photos": [PARKED] * 6}, V2, "maxItems"),
+        ({"job_id": JOB, "photos": [{**PARKED, "face": -1}]}, V2, "minimum"),
+        ({"job_id": JOB, "photos": [{"content_type": "image/png"}]}, V2, "valid"),
+        ({"job_id": JOB, "photos": [{**PARKED, "image": "AAAA"}]}, V2, "valid"),
+        (CLAIMED, V2, "photos"),  # version 1 data under the version 2 URL
+    ],
+)
+def test_requested_v2_is_validated_by_its_own_schema(
+    data: dict, attributes: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidEventError, match=message):
+        events.from_request(*_binary(events.REQUESTED, data, **attributes))
 
 
 def test_accept_limits_the_types_a_function_takes() -> None:

@@ -13,9 +13,18 @@ import redis
 from cloudevents.http import CloudEvent
 
 from colorseason import events
+from colorseason.analysis.person import MAX_PHOTOS
+from colorseason.config import Settings
 from colorseason.local import embedded
 from colorseason.status import ClaimCheck, JobStore
-from colorseason.testing import encode, sample_bgr, sample_jpeg, two_faces_jpeg
+from colorseason.testing import (
+    CASTS_RGB,
+    apply_cast,
+    encode,
+    sample_bgr,
+    sample_jpeg,
+    two_faces_jpeg,
+)
 from support import CLOSED_REDIS_URL, REDIS_URL, deliver, reply_event
 
 SEASON_IDS = {
@@ -401,7 +410,8 @@ def test_jobs_carry_the_face_in_the_requested_event(analyze, status, clean_sink,
         )
         assert response.status_code == 202
         [requested] = clean_sink.of_type(events.REQUESTED)
-        assert requested.data.get("face") == face and events.face_of(requested) == face
+        assert requested.data.get("face") == face
+        assert [photo.face for photo in events.photos_of(requested)] == [face]
         assert deliver(status, requested).status_code == 202  # status takes the new field
         reply = reply_event(deliver(analyze, requested))
         if isinstance(outcome, int):
@@ -455,3 +465,210 @@ def test_async_flow_with_duplicates_and_reordering(analyze, status, results, cle
     assert results.get(f"/results/{job_id}").status_code == 404
     assert deliver(status, reply).status_code == 202  # late redelivery: still gone
     assert status.get(f"/jobs/{job_id}").status_code == 404
+
+
+# -- one person, several photos --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def person() -> list[bytes]:
+    """Three photos of one face: as it is, under a warm light, and recompressed."""
+    bgr = sample_bgr("astronaut")
+    warm = encode(apply_cast(bgr, CASTS_RGB["warm"]))
+    return [sample_jpeg("astronaut"), warm, sample_jpeg("astronaut", quality=70)]
+
+
+def _form(photos: list[bytes]) -> dict:
+    return {"image": [(io.BytesIO(p), f"photo{n}.jpg", "image/jpeg") for n, p in enumerate(photos)]}
+
+
+def test_three_photos_one_corrupt_are_one_diagnosis_with_each_photo_reported(
+    analyze, person: list[bytes]
+) -> None:
+    photos = [person[0], person[1][: len(person[1]) // 3], person[2]]
+    response = analyze.post("/", data=_form(photos), content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data()
+    result = response.get_json()
+    assert result["season"]["id"] in SEASON_IDS
+    assert [photo["ok"] for photo in result["photos"]] == [True, False, True]
+    assert result["photos"][1]["error"]["code"] == "corrupt_image"
+    assert result["agreement"]["photos"] == 2
+
+
+def test_one_photo_in_a_form_is_todays_single_photo_result(analyze, photo: bytes) -> None:
+    alone = analyze.post("/", data=photo, content_type="image/jpeg").get_json()
+    form = analyze.post("/", data=_form([photo]), content_type="multipart/form-data").get_json()
+    assert "photos" not in form and "agreement" not in form
+    assert {k: v for k, v in form.items() if k != "timings_ms"} == {
+        k: v for k, v in alone.items() if k != "timings_ms"
+    }
+
+
+def test_face_applies_to_every_photo(analyze, group_photo: bytes) -> None:
+    form = _form([group_photo, two_faces_jpeg()])
+    result = analyze.post("/?face=1", data=form, content_type="multipart/form-data").get_json()
+    assert result["faces"]["analysed"] == 1 and all(p["ok"] for p in result["photos"])
+    missing = analyze.post(
+        "/?face=2", data=_form([group_photo] * 2), content_type="multipart/form-data"
+    )
+    assert missing.status_code == 422 and missing.get_json()["code"] == "face_not_found"
+
+
+@pytest.mark.parametrize("path", ["/", "/jobs"])
+def test_more_photos_than_one_diagnosis_takes_is_400_and_queues_nothing(
+    analyze, clean_sink, photo: bytes, path: str
+) -> None:
+    response = analyze.post(path, data=_form([photo] * 6), content_type="multipart/form-data")
+    assert response.status_code == 400 and response.content_type == "application/problem+json"
+    assert response.get_json()["code"] == "too_many_photos"
+    assert clean_sink.received == []
+
+
+def test_the_total_and_the_per_photo_limits_are_413(load_function, person: list[bytes]) -> None:
+    largest = max(len(p) for p in person)
+    total = largest * 2  # room for two photos of the three, each under the per-photo limit
+    analyze = load_function(
+        "analyze", MAX_UPLOAD_BYTES=str(largest + 1000), MAX_UPLOAD_TOTAL_BYTES=str(total)
+    )
+    for path in ("/", "/jobs"):
+        response = analyze.post(path, data=_form(person), content_type="multipart/form-data")
+        assert response.status_code == 413, path
+        assert response.get_json()["code"] == "payload_too_large"
+        assert str(total) in response.get_json()["detail"]  # the total limit said so
+    one = analyze.post("/", data=_form(person[:1]), content_type="multipart/form-data")
+    assert one.status_code == 200
+    # The body of three is over one photo's limit, and well within the default total.
+    roomy = load_function("analyze", MAX_UPLOAD_BYTES=str(largest + 1000))
+    for path, status in (("/", 200), ("/jobs", 202)):
+        response = roomy.post(path, data=_form(person), content_type="multipart/form-data")
+        assert response.status_code == status, response.get_data()
+    one_photo = load_function("analyze", MAX_UPLOAD_BYTES=str(largest - 1))
+    response = one_photo.post("/", data=_form(person), content_type="multipart/form-data")
+    assert response.status_code == 413 and "one photo" in response.get_json()["detail"]
+
+
+def test_the_total_limit_makes_room_for_the_most_photos_by_default() -> None:
+    assert Settings().max_upload_total_bytes == MAX_PHOTOS * Settings().max_upload_bytes
+    assert Settings.from_env({"MAX_UPLOAD_BYTES": "1000"}).max_upload_total_bytes == 5000
+    given = {"MAX_UPLOAD_BYTES": "1000", "MAX_UPLOAD_TOTAL_BYTES": "1500"}
+    assert Settings.from_env(given).max_upload_total_bytes == 1500
+
+
+def test_a_declared_oversize_body_is_refused_before_it_is_read(load_function) -> None:
+    analyze = load_function("analyze", MAX_UPLOAD_TOTAL_BYTES="5000")
+    reads: list[int] = []
+
+    class Watched(io.BytesIO):
+        def read(self, *args: int) -> bytes:
+            reads.append(1)
+            return super().read(*args)
+
+    response = analyze.post(
+        "/",
+        input_stream=Watched(b"x" * 6000),
+        content_type="multipart/form-data; boundary=b",
+        headers={"Content-Length": "6000"},
+    )
+    assert response.status_code == 413 and reads == []
+
+
+def test_jobs_of_several_photos_carry_a_claim_check_each_and_complete_together(
+    analyze, status, results, clean_sink, person: list[bytes]
+) -> None:
+    ticket = analyze.post("/jobs", data=_form(person), content_type="multipart/form-data")
+    assert ticket.status_code == 202, ticket.get_data()
+    job_id = ticket.get_json()["job_id"]
+    [requested] = clean_sink.of_type(events.REQUESTED)
+    assert requested["dataschema"] == events.SCHEMA_BASE_URL + events.REQUESTED_V2_SCHEMA
+    keys = [p["claim_check"]["key"] for p in requested.data["photos"]]
+    assert keys == [ClaimCheck.key(job_id, n) for n in range(3)]
+    client = redis.Redis.from_url(REDIS_URL)
+    assert client.mget(keys) == person
+    assert not any("image" in p for p in requested.data["photos"])  # only claim checks
+
+    assert deliver(status, requested).status_code == 202  # status takes version 2
+    reply = reply_event(deliver(analyze, requested))
+    assert reply["type"] == events.COMPLETED, reply.data
+    result = reply.data["result"]
+    assert [p["ok"] for p in result["photos"]] == [True] * 3
+    assert result["agreement"]["photos"] == 3
+    assert client.exists(*keys) == 0  # all gone once the job is done
+    again = deliver(analyze, requested)
+    assert again.status_code == 202 and again.get_data() == b""
+
+    assert reply_event(deliver(results, reply))["type"] == events.STORED
+    stored = results.get(f"/results/{job_id}").get_json()["result"]
+    assert stored["photos"] == result["photos"] and stored["agreement"] == result["agreement"]
+
+
+def test_a_job_refuses_photos_at_the_door_only_when_every_one_fails(
+    analyze, clean_sink, photo: bytes
+) -> None:
+    bad = b"GIF89a" + bytes(100)
+    refused = analyze.post("/jobs", data=_form([bad, bad]), content_type="multipart/form-data")
+    assert refused.status_code == 415 and refused.get_json()["code"] == "unsupported_media_type"
+    assert clean_sink.received == []
+    mixed = analyze.post("/jobs", data=_form([photo, bad]), content_type="multipart/form-data")
+    assert mixed.status_code == 202
+    [requested] = clean_sink.of_type(events.REQUESTED)
+    result = reply_event(deliver(analyze, requested)).data["result"]
+    assert [p["ok"] for p in result["photos"]] == [True, False]
+    assert result["photos"][1]["error"]["code"] == "unsupported_media_type"
+
+
+def test_several_inline_photos_need_no_redis(load_function, clean_sink, person) -> None:
+    analyze = load_function(
+        "analyze", REDIS_URL=CLOSED_REDIS_URL, INLINE_IMAGE_MAX_BYTES=str(sum(map(len, person)))
+    )
+    job = events.new_job_id()
+    photos = [events.Photo(image=p, content_type="image/jpeg") for p in person]
+    reply = reply_event(deliver(analyze, events.requested_photos(job, photos), structured=True))
+    assert reply["type"] == events.COMPLETED and len(reply.data["result"]["photos"]) == 3
+
+
+def test_the_photos_travel_inline_only_when_together_they_fit(
+    load_function, clean_sink, person: list[bytes]
+) -> None:
+    for limit, inline in ((sum(map(len, person)), True), (sum(map(len, person)) - 1, False)):
+        clean_sink.received.clear()
+        analyze = load_function("analyze", INLINE_IMAGE_MAX_BYTES=str(limit))
+        response = analyze.post("/jobs", data=_form(person), content_type="multipart/form-data")
+        assert response.status_code == 202
+        [requested] = clean_sink.of_type(events.REQUESTED)
+        forms = {"image" in p for p in requested.data["photos"]}
+        assert forms == {inline}
+
+
+def test_an_expired_photo_of_several_fails_the_job(analyze) -> None:
+    job_id = events.new_job_id()
+    claims = ClaimCheck(redis.Redis.from_url(REDIS_URL))
+    photos = [
+        events.Photo(claim_key=claims.put(job_id, sample_jpeg(), 0), content_type="image/jpeg"),
+        events.Photo(claim_key=ClaimCheck.key(job_id, 1), content_type="image/jpeg"),  # gone
+    ]
+    reply = reply_event(deliver(analyze, events.requested_photos(job_id, photos)))
+    assert reply["type"] == events.FAILED and reply.data["error"]["code"] == "image_expired"
+
+
+def test_several_photos_with_the_broker_down_leave_nothing(load_function, clean_sink, person):
+    analyze = load_function("analyze", REDIS_URL=None)  # an embedded Redis of this process's own
+    private = redis.Redis.from_url(embedded.start_redis())
+    keys_before = private.dbsize()
+    clean_sink.status = 503
+    response = analyze.post("/jobs", data=_form(person), content_type="multipart/form-data")
+    assert response.status_code == 503 and response.get_json()["code"] == "broker_unavailable"
+    assert private.dbsize() == keys_before  # none of the three photos stayed
+    clean_sink.status = 202  # the test can fail: the same upload parks three photos
+    accepted = analyze.post("/jobs", data=_form(person), content_type="multipart/form-data")
+    assert accepted.status_code == 202
+    assert private.dbsize() == keys_before + 3
+
+
+def test_an_older_producers_requested_event_is_still_processed(analyze, photo: bytes) -> None:
+    """Version 1 exactly as producers before version 2 wrote it: no dataschema, one photo."""
+    job_id = events.new_job_id()
+    key = ClaimCheck(redis.Redis.from_url(REDIS_URL)).put(job_id, photo)
+    data = {"job_id": job_id, "claim_check": {"store": "redis", "key": key}}
+    event = CloudEvent({"type": events.REQUESTED, "source": "/older", "subject": job_id}, data)
+    reply = reply_event(deliver(analyze, event))
+    assert reply["type"] == events.COMPLETED and "photos" not in reply.data["result"]

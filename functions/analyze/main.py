@@ -1,9 +1,10 @@
 """analyze: the AI pool. Diagnoses uploads directly, queues jobs, and processes `requested` events.
 
-    POST /       an image (or multipart field `image`) -> 200 result JSON, or the HTML report for
+    POST /       an image (or multipart field `image`, up to five times: photos of one person
+                 diagnosed together) -> 200 result JSON, or the HTML report for
                  `Accept: text/html`; a `requested` CloudEvent -> a binary-mode reply event
-    POST /jobs   an image -> 202 {job_id, status_url, result_url} + Location
-    ?face=N      on both: analyse face N of a group photo (left to right from 0)
+    POST /jobs   the same uploads -> 202 {job_id, status_url, result_url} + Location
+    ?face=N      on both: analyse face N of a group photo (left to right from 0), in every photo
 
 See docs/api.md and docs/openapi/analyze.yaml. Configuration: colorseason.config.
 """
@@ -15,6 +16,7 @@ from functools import cache
 from flask import Request, Response
 
 from colorseason import events, jobs, web
+from colorseason.analysis.person import MAX_PHOTOS
 from colorseason.config import Settings
 from colorseason.status import ClaimCheck, JobStore, connect
 
@@ -51,16 +53,17 @@ def analyze_or_process(request: Request) -> Response:
     # Both refused (400) when invalid, even where they do not apply: an event names its own face.
     lang, face = web.language(request), web.face_number(request)
     if events.is_cloudevent(request.headers):
-        body = web.read_body(request, settings.max_upload_bytes)
+        # A requested event may carry several photos inline.
+        body = web.read_body(request, settings.max_upload_total_bytes)
         event = events.from_request(request.headers, body, accept=(events.REQUESTED,))
         reply = jobs.process(event, claims=_claims(), jobs=_jobs(), settings=settings)
         return web.empty_response(202) if reply is None else web.event_response(reply)
     html = web.wants_html(request)
-    image, _ = web.read_image(request, settings.max_upload_bytes)
-    from colorseason import analysis, report
-
-    result = analysis.analyze(image, face=face)
+    photos = [image for image, _ in _uploads(request)]
+    result = jobs.diagnose(photos, [face] * len(photos))
     if html:
+        from colorseason import report
+
         return Response(report.render_html([("photo", result)], lang=lang), mimetype="text/html")
     return web.json_response(result)
 
@@ -68,10 +71,8 @@ def analyze_or_process(request: Request) -> Response:
 @router.route("/jobs", methods=["POST"])
 def submit_job(request: Request) -> Response:
     face = web.face_number(request)
-    image, content_type = web.read_image(request, settings.max_upload_bytes)
     ticket = jobs.submit(
-        image,
-        content_type,
+        _uploads(request),
         settings=settings,
         jobs=_jobs(),
         claims=_claims(),
@@ -80,6 +81,12 @@ def submit_job(request: Request) -> Response:
         face=face,
     )
     return web.json_response(ticket.to_dict(), 202, {"Location": ticket.status_url})
+
+
+def _uploads(request: Request) -> list[web.Upload]:
+    return web.read_images(
+        request, settings.max_upload_bytes, settings.max_upload_total_bytes, MAX_PHOTOS
+    )
 
 
 def main(request: Request) -> Response:

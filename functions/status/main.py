@@ -40,14 +40,15 @@ router = web.Router("status", settings, readiness=lambda: _jobs().ping())
 
 @router.route("/", methods=["POST"])
 def receive(request: Request) -> Response:
-    body = web.read_body(request, settings.max_upload_bytes)
+    # A requested event may carry several photos inline (memory-only brokers).
+    body = web.read_body(request, settings.max_upload_total_bytes)
     lifecycle.record(_jobs(), events.from_request(request.headers, body, lifecycle.ACCEPTED))
     return web.empty_response(202)
 
 
 @router.route("/deadletter", methods=["POST"])
 def dead_letter(request: Request) -> Response:
-    body = web.read_body(request, settings.max_upload_bytes)
+    body = web.read_body(request, settings.max_upload_total_bytes)
     event = events.from_request(request.headers, body, lifecycle.ACCEPTED, check_data=False)
     lifecycle.record_dead_letter(_jobs(), event)
     return web.empty_response(202)

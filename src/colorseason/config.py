@@ -15,7 +15,12 @@ variable                    default                    used by / meaning
                                                        (a Knative SinkBinding sets it)
 ``STATUS_PUBLIC_URL``       the request's host URL     analyze: base of ``status_url``
 ``RESULTS_PUBLIC_URL``      the request's host URL     analyze: base of ``result_url``
-``MAX_UPLOAD_BYTES``        ``15728640`` (15 MiB)      all: largest accepted request body
+``MAX_UPLOAD_BYTES``        ``15728640`` (15 MiB)      all: largest accepted request body;
+                                                       analyze: largest photo (one image body,
+                                                       or one ``image`` part of a multipart body)
+``MAX_UPLOAD_TOTAL_BYTES``  5 × ``MAX_UPLOAD_BYTES``   analyze, status: largest body that may carry
+                                                       several photos (a multipart upload, a
+                                                       ``requested`` event)
 ``CLAIM_CHECK_TTL_SECONDS`` ``600``                    analyze: life of an uploaded image in Redis
 ``CLAIM_LEASE_SECONDS``     ``10``                     analyze: an attempt's hold on a photo,
                                                        renewed while it runs; a redelivery takes
@@ -41,6 +46,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+# The total limit's default makes room for analysis.person.MAX_PHOTOS photos of the largest size.
+_PHOTOS_PER_BODY = 5
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -72,6 +80,7 @@ class Settings:
     status_public_url: str | None = None
     results_public_url: str | None = None
     max_upload_bytes: int = 15 * 1024 * 1024
+    max_upload_total_bytes: int = _PHOTOS_PER_BODY * max_upload_bytes
     claim_check_ttl_seconds: int = 600
     claim_lease_seconds: int = 10
     job_ttl_seconds: int = 86400
@@ -88,6 +97,7 @@ class Settings:
         origins = tuple(
             o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()
         )
+        max_upload_bytes = _int(env, "MAX_UPLOAD_BYTES", cls.max_upload_bytes)
         return cls(
             redis_url=_optional(env, "REDIS_URL"),
             jobs_redis_url=_optional(env, "JOBS_REDIS_URL") or _optional(env, "REDIS_URL"),
@@ -96,7 +106,10 @@ class Settings:
             k_sink=_optional(env, "K_SINK"),
             status_public_url=_optional(env, "STATUS_PUBLIC_URL"),
             results_public_url=_optional(env, "RESULTS_PUBLIC_URL"),
-            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            max_upload_bytes=max_upload_bytes,
+            max_upload_total_bytes=_int(
+                env, "MAX_UPLOAD_TOTAL_BYTES", _PHOTOS_PER_BODY * max_upload_bytes
+            ),
             claim_check_ttl_seconds=_int(
                 env, "CLAIM_CHECK_TTL_SECONDS", cls.claim_check_ttl_seconds
             ),

@@ -88,6 +88,14 @@ class BadRequestError(ColorseasonError):
     title = "Bad request"
 
 
+class TooManyPhotosError(ColorseasonError):
+    """More photos in one upload than one diagnosis combines (analysis.person.MAX_PHOTOS)."""
+
+    code = "too_many_photos"
+    status = 400
+    title = "Too many photos"
+
+
 class PayloadTooLargeError(ColorseasonError):
     code = "payload_too_large"
     status = 413

@@ -11,8 +11,10 @@ else builds ``ce-*`` headers. Events are CloudEvents 1.0 through the ``cloudeven
   as a canonical UUID (``8-4-4-4-12``), in any case; :func:`job_id_of` and :func:`parse_job_id`
   give every consumer the one normal form, 32 lower-case hex digits;
 - ``data`` is JSON, validated against ``eventing/schemas/<noun>-<verb>.json``, whose URL is the
-  ``dataschema`` attribute. One exception: ``analysis.requested`` may carry the raw photo as
-  binary-mode ``image/*`` data (see that schema's description).
+  ``dataschema`` attribute. Two exceptions, both ``analysis.requested``: it may carry the raw photo
+  as binary-mode ``image/*`` data (see that schema's description), and it has a version 2
+  (``analysis-requested-v2.json``, several photos of one person), which an event declares with
+  that schema's URL as its ``dataschema`` (:data:`REQUESTED_V2_SCHEMA`); without it, version 1.
 
 Replies to a Broker delivery are binary-mode events (:func:`to_response`); events we originate are
 POSTed to ``K_SINK`` in binary mode (:func:`send`).
@@ -21,13 +23,15 @@ POSTed to ``K_SINK`` in binary mode (:func:`send`).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import re
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,7 @@ from cloudevents import exceptions as ce_errors
 from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent, from_http
 
-from colorseason.errors import BrokerUnavailableError, InvalidEventError
+from colorseason.errors import BrokerUnavailableError, CorruptImageError, InvalidEventError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,12 @@ SOURCE_PURGE = "/colorseason/purge"
 
 SCHEMA_BASE_URL = "https://colorseason.dev/eventing/schemas/"
 """Base of every ``dataschema`` URL (the schemas' ``$id``s)."""
+
+REQUESTED_V2_SCHEMA = "analysis-requested-v2.json"
+"""Version 2 of ``requested``: one to five photos of one person (:func:`requested_photos`), named
+by its ``dataschema``. Any other ``requested`` is version 1 (one photo), the form older producers
+send and analyze still sends for a one-photo job, so that a revision rolling out beside an older
+one never hands it an event it would refuse."""
 
 IMAGE_CONTENT_TYPES: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/webp"})
 
@@ -97,9 +107,16 @@ def schemas_dir() -> Path:
     return _PACKAGED_SCHEMAS if _PACKAGED_SCHEMAS.is_dir() else _REPO_SCHEMAS
 
 
+def _schema_of(event_type: str, dataschema: str | None) -> str:
+    """The schema file an event's data follows: its type's, or a later version it names."""
+    if event_type == REQUESTED and dataschema == SCHEMA_BASE_URL + REQUESTED_V2_SCHEMA:
+        return REQUESTED_V2_SCHEMA
+    return schema_file_name(event_type)
+
+
 @cache
-def _validator(event_type: str) -> jsonschema.protocols.Validator:
-    schema = json.loads((schemas_dir() / schema_file_name(event_type)).read_text("utf-8"))
+def _validator(file_name: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((schemas_dir() / file_name).read_text("utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
@@ -132,15 +149,18 @@ def is_cloudevent(headers: Mapping[str, str]) -> bool:
     }
 
 
-def make_event(event_type: str, source: str, job_id: str | None, data: Any) -> CloudEvent:
-    """Build a JSON event of ``event_type`` (validated: we never emit what we would refuse)."""
+def make_event(
+    event_type: str, source: str, job_id: str | None, data: Any, schema: str | None = None
+) -> CloudEvent:
+    """Build a JSON event of ``event_type`` (validated: we never emit what we would refuse);
+    ``schema`` names a later version's schema file than the type's own."""
     event = CloudEvent(
         {
             "type": event_type,
             "source": source,
             "id": uuid.uuid4().hex,
             "datacontenttype": "application/json",
-            "dataschema": dataschema_url(event_type),
+            "dataschema": SCHEMA_BASE_URL + schema if schema else dataschema_url(event_type),
             **({"subject": job_id} if job_id else {}),
         },
         data,
@@ -177,6 +197,47 @@ def requested(
     if face is not None:
         data["face"] = face
     return make_event(REQUESTED, SOURCE_ANALYZE, job_id, data)
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One photo of a ``requested`` event: waiting under a claim-check ``claim_key``, or the
+    ``image`` itself (inline); ``face`` is the face number to analyse (None: the largest)."""
+
+    image: bytes | None = None
+    claim_key: str | None = None
+    content_type: str | None = None
+    face: int | None = None
+
+
+def requested_photos(job_id: str, photos: Sequence[Photo]) -> CloudEvent:
+    """A ``requested`` event for photos of one person, each by claim check or inline (with its
+    content type). One photo is sent as version 1, which every analyze revision takes; several
+    as version 2 (:data:`REQUESTED_V2_SCHEMA`)."""
+    if len(photos) == 1:
+        (photo,) = photos
+        return requested(
+            job_id,
+            claim_key=photo.claim_key,
+            image=photo.image,
+            content_type=photo.content_type,
+            face=photo.face,
+        )
+    items = []
+    for photo in photos:
+        if photo.claim_key is not None:
+            item: dict[str, Any] = {"claim_check": {"store": "redis", "key": photo.claim_key}}
+        elif photo.image is not None and photo.content_type:
+            item = {"image": base64.b64encode(photo.image).decode("ascii")}
+        else:
+            raise ValueError("a photo needs a claim_key or an image with its content_type")
+        if photo.content_type:
+            item["content_type"] = photo.content_type
+        if photo.face is not None:
+            item["face"] = photo.face
+        items.append(item)
+    data = {"job_id": job_id, "photos": items}
+    return make_event(REQUESTED, SOURCE_ANALYZE, job_id, data, REQUESTED_V2_SCHEMA)
 
 
 def started(job_id: str) -> CloudEvent:
@@ -219,13 +280,33 @@ def job_id_of(event: CloudEvent) -> str:
     return job_id
 
 
-def face_of(event: CloudEvent) -> int | None:
-    """The face number a validated ``requested`` event asks for; None (the largest) when it
-    names none, as events without the field and photos sent as the event's data do."""
-    data = event.data
-    if not isinstance(data, dict) or data.get("face") is None:
-        return None
-    return int(data["face"])  # JSON Schema counts 2.0 as an integer; a list index needs an int
+def photos_of(event: CloudEvent) -> list[Photo]:
+    """The photos a validated ``requested`` event carries, in order, either version: inline ones
+    decoded, claim-checked ones by key. Raises :class:`CorruptImageError` for an inline photo
+    that is not base64 (the job fails: no retry can mend it)."""
+    if is_inline_image(event):
+        return [Photo(image=bytes(event.data), content_type=_media_type(event))]
+    items = event.data.get("photos", [event.data])  # version 2, or version 1's one photo
+    photos = []
+    for number, item in enumerate(items):
+        image = None
+        if "image" in item:
+            try:
+                image = base64.b64decode(item["image"], validate=True)
+            except (binascii.Error, ValueError):
+                which = f"photo {number + 1} of {len(items)}: " if len(items) > 1 else ""
+                raise CorruptImageError(f"{which}the inline image is not valid base64") from None
+        face = item.get("face")
+        photos.append(
+            Photo(
+                image=image,
+                claim_key=item["claim_check"]["key"] if "claim_check" in item else None,
+                content_type=item.get("content_type"),
+                # JSON Schema counts 2.0 as an integer; a list index needs an int.
+                face=None if face is None else int(face),
+            )
+        )
+    return photos
 
 
 def is_inline_image(event: CloudEvent) -> bool:
@@ -258,7 +339,8 @@ def validate(
     data = event.data
     if data is None and event_type == PURGE:
         data = {}
-    error = jsonschema.exceptions.best_match(_validator(event_type).iter_errors(data))
+    validator = _validator(_schema_of(event_type, event.get("dataschema")))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "data"
         raise InvalidEventError(f"{event_type} {where}: {_schema_message(error)}")
@@ -271,16 +353,37 @@ def validate(
     return event
 
 
+# Validators whose messages name properties and never quote the value that failed them.
+_NAMING_VALIDATORS = frozenset({"required", "additionalProperties"})
+
+
 def _schema_message(error: jsonschema.ValidationError) -> str:
     """The validator's message, unless it would quote a large or binary value.
 
     A 400 body travels on into a dead-lettered event (``knativeerrordata``): it must never carry
-    photo bytes that arrived in the wrong place.
+    photo bytes that arrived in the wrong place, not even inside an object or a list quoted whole
+    (a ``oneOf`` over an event's data, or its list of photos).
     """
-    quoted = error.instance
-    if isinstance(quoted, bytes | bytearray) or (isinstance(quoted, str) and len(quoted) > 80):
-        return f"fails the schema's {error.validator!r} rule"
-    return error.message[:300]
+    if error.validator in _NAMING_VALIDATORS or not _is_bulky(error.instance):
+        return error.message[:300]
+    return f"fails the schema's {error.validator!r} rule"
+
+
+def _is_bulky(value: Any) -> bool:
+    """Whether ``value`` holds bytes or a long string anywhere (a photo, base64 or not), or is too
+    long to quote whole in a message."""
+    pending, size = [value], 0
+    while pending:
+        item = pending.pop()
+        if isinstance(item, bytes | bytearray) or (isinstance(item, str) and len(item) > 80):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        size += len(item) + 4 if isinstance(item, str) else 6  # about its length in a repr
+    return size > 300  # a message is cut there: the rule it breaks would be lost
 
 
 def _unmarshaller(headers: Mapping[str, str]):

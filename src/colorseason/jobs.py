@@ -4,13 +4,15 @@ This is analyze's side of the flow in docs/design.md#jobs-claim-checks-and-lease
 the function so tests reach it:
 
 - :func:`submit` refuses what the sync path would refuse without decoding (size, magic bytes,
-  header dimensions: ``decode.validate``, same codes), parks the photo (claim check in the
-  memory-only Redis, or inline in the event when allowed), writes the job as ``queued`` straight
-  into the job store that status reads — analyze and status share it — so a poll right after the
-  202 never gets 404, then sends ``requested`` to ``K_SINK``. status also treats a ``requested``
-  event as ``queued``; both writes are idempotent.
-- :func:`process` leases the job's photo (:mod:`colorseason.status.claims`), announces
-  ``started``, runs the pipeline and returns the ``completed`` or ``failed`` event to reply with.
+  header dimensions: ``decode.validate``, same codes; of several photos, only when every one
+  fails, as the sync path reports the others' failures in the result), parks the photos (claim
+  checks in the memory-only Redis, or inline in the event when allowed), writes the job as
+  ``queued`` straight into the job store that status reads — analyze and status share it — so a
+  poll right after the 202 never gets 404, then sends ``requested`` to ``K_SINK``. status also
+  treats a ``requested`` event as ``queued``; both writes are idempotent.
+- :func:`process` leases the job's photos (:mod:`colorseason.status.claims`), announces
+  ``started``, runs :func:`diagnose` and returns the ``completed`` or ``failed`` event to reply
+  with.
   A redelivered ``requested`` waits for the attempt that holds the lease and then answers with
   nothing (empty 2xx), or takes over when that attempt died; it never fails the job. A photo the
   pipeline refuses is a ``failed`` event, not an HTTP error: retrying cannot help. Only our
@@ -19,10 +21,11 @@ the function so tests reach it:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from cloudevents.http import CloudEvent
 
@@ -34,6 +37,7 @@ from colorseason.errors import (
     ColorseasonError,
     CorruptImageError,
     ImageExpiredError,
+    StoreUnavailableError,
 )
 from colorseason.status.claims import ClaimCheck
 from colorseason.status.store import JobState, JobStore
@@ -61,9 +65,19 @@ def result_url(base: str, job_id: str) -> str:
     return f"{base.rstrip('/')}/results/{job_id}"
 
 
+def diagnose(photos: Sequence[bytes], faces: Sequence[int | None]) -> dict[str, Any]:
+    """The diagnosis of analyze's sync and event paths alike: one photo alone, exactly as
+    ``analysis.analyze`` gives it, or several of one person together (``analyze_person``);
+    ``faces`` has a face number (None: the largest) per photo."""
+    from colorseason import analysis  # heavy: loaded only where photos are diagnosed
+
+    if len(photos) == 1:
+        return analysis.analyze(photos[0], face=faces[0])
+    return analysis.analyze_person(photos, faces=faces)
+
+
 def submit(
-    image: bytes,
-    content_type: str | None,
+    uploads: Sequence[tuple[bytes, str | None]],
     *,
     settings: Settings,
     jobs: JobStore,
@@ -72,68 +86,87 @@ def submit(
     results_base: str,
     face: int | None = None,
 ) -> Ticket:
-    """Accept a photo for asynchronous analysis (see the module docstring); ``face`` travels in
-    the ``requested`` event (a number the photo does not have fails the job: only the pipeline
-    counts faces).
+    """Accept photos of one person, ``(bytes, declared type)`` each, for asynchronous analysis
+    (see the module docstring); ``face`` travels in the ``requested`` event for every photo (a
+    number a photo does not have fails it: only the pipeline counts faces).
 
-    Raises the sync path's 4xx errors for a photo it would refuse before decoding, and
+    Raises the sync path's 4xx errors for photos it would refuse before decoding, and
     :class:`StoreUnavailableError` or :class:`BrokerUnavailableError` (503) when the job cannot be
-    announced; nothing is left behind then (neither photo nor job).
+    announced; nothing is left behind then (neither photos nor job).
     """
-    decode.validate(image)
+    _validate([image for image, _ in uploads])
     job_id = events.new_job_id()
     ticket = Ticket(job_id, status_url(status_base, job_id), result_url(results_base, job_id))
     jobs.advance(job_id, JobState.QUEUED, result_url=ticket.result_url)
-    claim_key = None
-    if content_type and len(image) <= settings.inline_image_max_bytes:
-        event = events.requested(job_id, image=image, content_type=content_type, face=face)
-    else:
-        claim_key = claims.put(job_id, image)
-        event = events.requested(job_id, claim_key=claim_key, content_type=content_type, face=face)
+    # A job's photos travel together: all inline (when they fit together), or all claim-checked.
+    inline = all(kind for _, kind in uploads) and (
+        sum(len(image) for image, _ in uploads) <= settings.inline_image_max_bytes
+    )
+    several = len(uploads) > 1
+    claim_keys: list[str] = []
     try:
-        events.send(event, settings.k_sink)
-    except BrokerUnavailableError:
-        if claim_key:
-            claims.discard(claim_key)
+        photos = []
+        for number, (image, kind) in enumerate(uploads):
+            if inline:
+                photos.append(events.Photo(image=image, content_type=kind, face=face))
+                continue
+            claim_keys.append(claims.put(job_id, image, number if several else None))
+            photos.append(events.Photo(claim_key=claim_keys[-1], content_type=kind, face=face))
+        events.send(events.requested_photos(job_id, photos), settings.k_sink)
+    except (BrokerUnavailableError, StoreUnavailableError):
+        with suppress(StoreUnavailableError):  # the photos' Redis may be what is down
+            claims.discard(claim_keys)
         jobs.discard(job_id)
         raise
-    log.info("job queued", extra={"job_id": job_id, "inline": claim_key is None})
+    log.info("job queued", extra={"job_id": job_id, "photos": len(photos), "inline": inline})
     return ticket
 
 
-def _inline_photo(event: CloudEvent) -> bytes:
-    if events.is_inline_image(event):
-        return bytes(event.data)
-    try:
-        return base64.b64decode(event.data["image"], validate=True)
-    except (binascii.Error, ValueError):
-        raise CorruptImageError("the inline image is not valid base64") from None
+def _validate(photos: Sequence[bytes]) -> None:
+    """``decode.validate`` for each photo; raises the first photo's error when none passes (of
+    several, the pipeline reports those that fail beside the others' diagnosis)."""
+    errors = []
+    for image in photos:
+        try:
+            decode.validate(image)
+        except ColorseasonError as error:
+            errors.append(error)
+    if len(errors) == len(photos):
+        raise errors[0]
 
 
 def process(
     event: CloudEvent, *, claims: ClaimCheck, jobs: JobStore, settings: Settings
 ) -> CloudEvent | None:
-    """Run a validated ``requested`` event; returns the reply event, or None for a redelivery.
+    """Run a validated ``requested`` event (either version); returns the reply event, or None for
+    a redelivery.
 
-    An inline photo travels with every delivery, so a duplicate simply runs again (consumers are
-    idempotent). A claim-checked photo is leased (see :mod:`colorseason.status.claims`): None when
+    Inline photos travel with every delivery, so a duplicate simply runs again (consumers are
+    idempotent). Claim-checked photos are leased (see :mod:`colorseason.status.claims`): None when
     another attempt finished or is finishing the job. Photos whose claim check expired before any
     attempt ran give a ``failed`` event (``image_expired``), unless the job completed anyway.
     """
     job_id = events.job_id_of(event)
-    if events.is_inline_image(event) or "image" in event.data:
-        try:
-            photo = _inline_photo(event)
-        except CorruptImageError as error:
-            return events.failed(job_id, error.code, error.message)
-        return _analyse(job_id, photo, events.face_of(event), settings)
-    keys = [event.data["claim_check"]["key"]]
+    try:
+        photos = events.photos_of(event)
+    except CorruptImageError as error:
+        return events.failed(job_id, error.code, error.message)
+    faces = [photo.face for photo in photos]
+
+    def images(parked: Sequence[bytes] = ()) -> list[bytes]:
+        """Every photo's bytes: inline ones as they came, claim-checked ones from ``parked``."""
+        claimed = iter(parked)
+        return [next(claimed) if photo.image is None else photo.image for photo in photos]
+
+    keys = [photo.claim_key for photo in photos if photo.claim_key is not None]
+    if not keys:
+        return _analyse(job_id, images(), faces, settings)
     lease = claims.lease(job_id)
     if lease is None:
         log.info("redelivered requested event: another attempt answers", extra={"job_id": job_id})
         return None
     try:
-        (photo,) = claims.read(keys)
+        parked = claims.read(keys)
     except ImageExpiredError as error:
         claims.release(lease)
         job = jobs.get(job_id)
@@ -141,23 +174,23 @@ def process(
             return None
         return events.failed(job_id, error.code, error.message)
     with claims.holding(lease):
-        reply = _analyse(job_id, photo, events.face_of(event), settings)
+        reply = _analyse(job_id, images(parked), faces, settings)
     claims.finish(lease, keys)
     return reply
 
 
-def _analyse(job_id: str, photo: bytes, face: int | None, settings: Settings) -> CloudEvent:
-    """Announce ``started``, run the pipeline on face number ``face`` (None: the largest), and
-    build the outcome event."""
-    from colorseason import analysis  # the pipeline is heavy; only analyze's event path needs it
-
+def _analyse(
+    job_id: str, photos: list[bytes], faces: list[int | None], settings: Settings
+) -> CloudEvent:
+    """Announce ``started``, diagnose the photos (:func:`diagnose`), and build the outcome
+    event."""
     try:
         events.send(events.started(job_id), settings.k_sink)
     except BrokerUnavailableError:
         # Only a progress hint: the reply still carries the outcome, so carry on.
         log.warning("started event not sent", extra={"job_id": job_id})
     try:
-        result = analysis.analyze(photo, face=face)
+        result = diagnose(photos, faces)
     except ColorseasonError as error:
         log.info("job failed", extra={"job_id": job_id, "code": error.code})
         return events.failed(job_id, error.code, error.message)
@@ -165,5 +198,5 @@ def _analyse(job_id: str, photo: bytes, face: int | None, settings: Settings) ->
         log.exception("pipeline crashed", extra={"job_id": job_id})
         return events.failed(job_id, ColorseasonError.code, "the analysis failed unexpectedly")
     url = result_url(settings.results_public_url, job_id) if settings.results_public_url else None
-    log.info("job completed", extra={"job_id": job_id})
+    log.info("job completed", extra={"job_id": job_id, "photos": len(photos)})
     return events.completed(job_id, result, url)

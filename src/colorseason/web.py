@@ -5,8 +5,9 @@ the router answers health probes, CORS preflights, unknown paths (404) and metho
 :class:`~colorseason.errors.ColorseasonError` into ``application/problem+json`` (RFC 9457) with the
 stable ``code``, turns anything unexpected into a 500 problem without a traceback, and writes one
 structured JSON access-log line per request. Handlers never see request bodies unbounded: they read
-them through :func:`read_body` / :func:`read_image`, which enforce ``MAX_UPLOAD_BYTES`` and keep
-uploads in memory (werkzeug would spool multipart files over 500 KB to a temporary file).
+them through :func:`read_body` / :func:`read_images`, which enforce ``MAX_UPLOAD_BYTES`` (and
+``MAX_UPLOAD_TOTAL_BYTES`` for several photos) and keep uploads in memory (werkzeug would spool
+multipart files over 500 KB to a temporary file).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 from flask import Request, Response
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import Map, Rule
@@ -35,6 +37,7 @@ from colorseason.errors import (
     NotAcceptableError,
     NotFoundError,
     PayloadTooLargeError,
+    TooManyPhotosError,
     UnsupportedMediaTypeError,
 )
 
@@ -136,41 +139,59 @@ def media_type(request: Request) -> str:
     return (request.mimetype or "").lower()
 
 
-def read_image(request: Request, limit: int) -> tuple[bytes, str | None]:
-    """The uploaded photo and its declared type: an ``image/*`` body or multipart field ``image``.
+Upload = tuple[bytes, str | None]
+"""A photo as uploaded: its bytes and the type its sender declared (None: not one we take)."""
 
-    The declared type is a hint; the pipeline sniffs magic bytes and refuses a mismatch.
+
+def read_images(request: Request, limit: int, total_limit: int, max_photos: int) -> list[Upload]:
+    """The uploaded photos, in order: an ``image/*`` body (one photo), or the multipart field
+    ``image`` once or several times (the photos of one person).
+
+    Each photo may have ``limit`` bytes, a multipart body ``total_limit`` (refused before it is
+    read when its Content-Length says more) and at most ``max_photos`` parts: 413 and 400
+    ``too_many_photos`` otherwise. The declared type is a hint; the pipeline sniffs magic bytes
+    and refuses a mismatch.
     """
     kind = media_type(request)
     if kind in IMAGE_TYPES:
-        data, declared = read_body(request, limit), kind
+        uploads = [(read_body(request, limit), kind)]
     elif kind == "multipart/form-data":
-        _refuse_declared_oversize(request, limit)
-        request.max_content_length = limit  # bounds a chunked body that has no Content-Length
-        parser = FormDataParser(stream_factory=_memory_stream, max_content_length=limit)
+        _refuse_declared_oversize(request, total_limit)
+        request.max_content_length = total_limit  # bounds a chunked body without Content-Length
+        parser = FormDataParser(stream_factory=_memory_stream, max_content_length=total_limit)
         try:
             _, _, files = parser.parse(
                 request.stream, kind, request.content_length, request.mimetype_params
             )
         except RequestEntityTooLarge:
-            raise _too_large(limit) from None
-        part = files.get("image")
-        if part is None:
+            raise _too_large(total_limit) from None
+        parts = files.getlist("image")
+        if not parts:
             raise BadRequestError("multipart upload without an `image` field")
-        data = part.stream.getvalue() if isinstance(part.stream, io.BytesIO) else part.read()
-        declared = (part.mimetype or "").lower() or None
-        if declared not in (*IMAGE_TYPES, "application/octet-stream", None):
-            raise UnsupportedMediaTypeError(
-                f"the `image` part is {declared}; send JPEG, PNG or WebP"
+        if len(parts) > max_photos:
+            raise TooManyPhotosError(
+                f"{len(parts)} `image` parts; send at most {max_photos} photos of one person"
             )
-        declared = declared if declared in IMAGE_TYPES else None
+        uploads = [_image_part(part, limit) for part in parts]
     else:
         raise UnsupportedMediaTypeError(
             f"send JPEG, PNG or WebP as image/* or multipart/form-data, not {kind or 'nothing'}"
         )
-    if not data:
-        raise BadRequestError("the upload is empty")
-    return data, declared
+    for number, (data, _) in enumerate(uploads, 1):
+        if not data:
+            which = f"photo {number} of {len(uploads)}" if len(uploads) > 1 else "the upload"
+            raise BadRequestError(f"{which} is empty")
+    return uploads
+
+
+def _image_part(part: FileStorage, limit: int) -> Upload:
+    data = part.stream.getvalue() if isinstance(part.stream, io.BytesIO) else part.read()
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"an `image` part is over the {limit}-byte limit of one photo")
+    declared = (part.mimetype or "").lower() or None
+    if declared not in (*IMAGE_TYPES, "application/octet-stream", None):
+        raise UnsupportedMediaTypeError(f"an `image` part is {declared}; send JPEG, PNG or WebP")
+    return data, declared if declared in IMAGE_TYPES else None
 
 
 def wait_preference(request: Request, limit: int) -> int | None:

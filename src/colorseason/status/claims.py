@@ -11,10 +11,11 @@ pod lost mid-analysis). So a photo is not handed out once and gone; an attempt *
 - :meth:`ClaimCheck.finish` deletes the photos and marks the job done in one step, so a later
   redelivery learns the work is over instead of finding the photos "expired".
 
-Keys: photos under ``colorseason:claim:<job>`` (one per photo; the lease and the done mark cover
-every photo of a job, so a job may carry several), the lease under ``colorseason:lease:<job>`` and
-the done mark under ``colorseason:done:<job>``. Nothing here may persist: the Redis must run without
-RDB and AOF (it holds photos), which is why job state lives elsewhere (``JOBS_REDIS_URL``).
+Keys: a one-photo job's photo under ``colorseason:claim:<job>``, photo *n* of a job of several
+under ``colorseason:claim:<job>:<n>`` (the lease and the done mark cover every photo of a job),
+the lease under ``colorseason:lease:<job>`` and the done mark under ``colorseason:done:<job>``.
+Nothing here may persist: the Redis must run without RDB and AOF (it holds photos), which is why
+job state lives elsewhere (``JOBS_REDIS_URL``).
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ class ClaimCheck:
         self._renew = client.register_script(_RENEW)
 
     @staticmethod
-    def key(job_id: str) -> str:
-        return f"{CLAIM_PREFIX}{job_id}"
+    def key(job_id: str, photo: int | None = None) -> str:
+        """Where a job's photo waits: ``photo`` is its number in a job of several, else None."""
+        return f"{CLAIM_PREFIX}{job_id}" if photo is None else f"{CLAIM_PREFIX}{job_id}:{photo}"
 
     @staticmethod
     def _lease_key(job_id: str) -> str:
@@ -92,16 +94,17 @@ class ClaimCheck:
     def _done_key(job_id: str) -> str:
         return f"{KEY_PREFIX}done:{job_id}"
 
-    def put(self, job_id: str, image: bytes) -> str:
-        """Park ``image`` for at most the claim-check TTL; returns the key the event carries."""
-        key = self.key(job_id)
+    def put(self, job_id: str, image: bytes, photo: int | None = None) -> str:
+        """Park ``image`` (photo number ``photo`` of a job of several) for at most the claim-check
+        TTL; returns the key the event carries."""
+        key = self.key(job_id, photo)
         with available():
             self._client.set(key, image, ex=self._ttl)
         return key
 
-    def discard(self, key: str) -> None:
+    def discard(self, keys: Sequence[str]) -> None:
         with available():
-            self._client.delete(key)
+            self._client.delete(*keys)
 
     def lease(self, job_id: str) -> Lease | None:
         """This attempt's lease on the job, or None when an earlier attempt finished the job.
