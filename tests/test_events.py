@@ -278,6 +278,15 @@ def test_photos_that_are_not_base64_are_corrupt() -> None:
             events.photos_of(events.from_request(headers, body))
 
 
+def test_a_completed_result_of_several_photos_is_taken_and_holds_no_photo() -> None:
+    photos = [{"ok": True, "season": RESULT["season"]}, {"ok": False, "error": {"code": "x"}}]
+    agreement = {"photos": 1, "family_share": 1.0, "skin_lightness_spread": 0.0}
+    event = events.completed(JOB, {**RESULT, "photos": photos, "agreement": agreement})
+    _round_trip(event)
+    with pytest.raises(InvalidEventError):
+        events.completed(JOB, {**RESULT, "photos": [{"ok": True, "image": "AAAA"}]})
+
+
 def test_a_refusal_never_quotes_a_photo() -> None:
     """A photo in the wrong place (here: both inline and claim-checked) is not quoted back, not
     even inside the object or list that fails: the 400 body travels on into a dead letter."""
