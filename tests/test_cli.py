@@ -9,10 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 
 from colorseason.cli import main
-from colorseason.testing import sample_jpeg, two_faces_jpeg
+from colorseason.testing import (
+    CASTS_RGB,
+    apply_cast,
+    encode,
+    sample_bgr,
+    sample_jpeg,
+    two_faces_jpeg,
+)
 
 
 @pytest.fixture
@@ -204,6 +212,7 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
         ["analyze", "--lang", "fr", "--sample", "astronaut"],
         ["analyze", "--face", "-1", "--sample", "astronaut"],
         ["analyze", "--face", "first", "--sample", "astronaut"],
+        ["analyze", "--person", *["--sample", "astronaut"] * 6],
         [],
     ],
 )
@@ -236,3 +245,98 @@ def test_entry_point_pipes_stdin_and_sets_the_exit_status() -> None:
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["error"]["code"] == "unsupported_media_type"
     assert b"Traceback" not in bad.stderr
+
+
+# -- --person: several photos of one person --------------------------------------------------------
+
+
+@pytest.fixture
+def one_person(tmp_path: Path) -> list[Path]:
+    """The astronaut as she is, under a warm light, and a corrupt copy (a third of the file)."""
+    photo = sample_jpeg("astronaut")
+    files = {
+        "plain.jpg": photo,
+        "warm.jpg": encode(apply_cast(sample_bgr("astronaut"), CASTS_RGB["warm"])),
+        "broken.jpg": photo[: len(photo) // 3],
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    return [tmp_path / name for name in files]
+
+
+def test_person_json_is_one_line_for_all_the_photos(
+    one_person: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["analyze", "--person", "--json", *map(str, one_person)])
+
+    (line,) = _json_lines(capsys.readouterr().out)
+    assert status == 0
+    assert set(line) == {"input", "ok", "result"} and line["ok"] is True
+    assert line["input"] == [str(path) for path in one_person]
+    result = line["result"]
+    assert [photo["ok"] for photo in result["photos"]] == [True, True, False]
+    assert result["photos"][2]["error"]["code"] == "corrupt_image"
+    assert result["agreement"]["photos"] == 2
+
+
+def test_person_summary_gives_each_photos_line(
+    one_person: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["analyze", "--person", *map(str, one_person)])
+
+    out = capsys.readouterr().out
+    text = " ".join(out.split())  # long rows wrap
+    assert status == 0
+    assert out.splitlines()[0] == " + ".join(map(str, one_person))
+    assert "2 of 2 photos agree" in text
+    for path in one_person:  # one line each, named by its file
+        assert text.count(f"{path}: ") == 1
+    assert f"{one_person[2]}: Error corrupt_image" in text
+    assert text.count("Runner-up ") == 1  # one combined summary
+
+
+def test_person_flags_a_photo_of_someone_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bgr = sample_bgr("astronaut")
+    squeezed = cv2.resize(bgr, None, fx=0.75, fy=1.0, interpolation=cv2.INTER_AREA)
+    paths = []
+    for name, data in (("a.jpg", sample_jpeg()), ("b.png", encode(bgr, ".png")),
+                       ("c.jpg", encode(squeezed))):  # fmt: skip
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+
+    assert main(["analyze", "--person", "--lang", "ko", *paths]) == 0
+
+    text = " ".join(capsys.readouterr().out.split())  # long rows wrap
+    other = text[text.index(f"{paths[2]}: ") :]
+    assert other.index("다른 사람으로 보여 제외했습니다") < other.index("언더톤")  # its own row
+    assert "사진 2장 중" in text
+
+
+def test_person_fails_only_when_every_photo_fails(
+    tmp_path: Path, not_an_image: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["analyze", "--person", "--json", str(not_an_image), str(not_an_image)])
+    (line,) = _json_lines(capsys.readouterr().out)
+    assert status == 1 and line["ok"] is False
+    assert line["input"] == [str(not_an_image)] * 2
+    assert line["error"]["code"] == "unsupported_media_type"
+    missing = str(tmp_path / "absent.jpg")  # a name that is not there fails the whole person
+    assert main(["analyze", "--person", "--json", missing, "--sample", "astronaut"]) == 1
+    (line,) = _json_lines(capsys.readouterr().out)
+    assert line["error"]["code"] == "not_found" and missing in line["error"]["message"]
+
+
+def test_person_html_is_one_card_with_the_agreement(tmp_path: Path, one_person: list[Path]) -> None:
+    report = tmp_path / "report.html"
+
+    status = main(["analyze", "--person", "--html", str(report), "--with-photo",
+                   *map(str, one_person)])  # fmt: skip
+
+    page = report.read_text(encoding="utf-8")
+    assert status == 0
+    assert page.count('<article class="card') == 1
+    assert "2 of 2 photos agree" in page and "corrupt_image" in page
+    agreement = page[page.index('<section class="block agreement">') :]
+    assert agreement[: agreement.index("</section>")].count("<img") == 2  # the two that decode

@@ -493,6 +493,10 @@ def test_three_photos_one_corrupt_are_one_diagnosis_with_each_photo_reported(
     assert [photo["ok"] for photo in result["photos"]] == [True, False, True]
     assert result["photos"][1]["error"]["code"] == "corrupt_image"
     assert result["agreement"]["photos"] == 2
+    html = analyze.post(
+        "/", data=_form(photos), content_type="multipart/form-data", headers={"Accept": "text/html"}
+    )
+    assert html.status_code == 200 and b"2 of 2 photos agree" in html.get_data()
 
 
 def test_one_photo_in_a_form_is_todays_single_photo_result(analyze, photo: bytes) -> None:

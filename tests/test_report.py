@@ -166,3 +166,39 @@ def test_every_palette_metal_has_a_translation_and_a_swatch() -> None:
 
     assert metals <= set(METALS)
     assert metals <= set(METAL_GRADIENTS)
+
+
+# -- one person, several photos ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def person() -> dict[str, Any]:
+    from colorseason.analysis import analyze_person
+
+    good = sample_jpeg("astronaut")
+    return analyze_person([good, good[: len(good) // 3], sample_jpeg("astronaut", quality=70)])
+
+
+def test_a_persons_report_shows_how_far_the_photos_agree(person: dict[str, Any]) -> None:
+    names = ["a.jpg", "<b>.jpg", "c.jpg"]
+    photo = sample_jpeg("astronaut")
+    page = render_html(
+        [("a.jpg + <b>.jpg + c.jpg", person)],
+        photos={"a.jpg": photo},
+        photo_labels={"a.jpg + <b>.jpg + c.jpg": names},
+    )
+    block = page[page.index('<section class="block agreement">') :]
+    block = block[: block.index("</section>")]
+    assert "2 of 3 photos analysed" in page and "2 of 2 photos agree" in block
+    assert block.count("<li") == 3 and "&lt;b&gt;.jpg" in block and "<b>.jpg" not in block
+    assert 'class="failed"' in block and "corrupt_image" in block
+    family = person["photos"][0]["season"]["family"]
+    assert f'class="fam-{family}"' in block and person["photos"][0]["season"]["name"]["en"] in block
+    assert block.count("<img") == 1  # the one photo given, as a thumbnail
+
+    korean = render_html([("p", person)], lang="ko")
+    assert "사진 2장 중 2장이 같은 계절" in korean and "사진 2" in korean  # numbered without names
+
+
+def test_a_single_photos_report_has_no_agreement(result: dict[str, Any]) -> None:
+    assert "block agreement" not in render_html([("astronaut.jpg", result)])

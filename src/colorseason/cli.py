@@ -5,6 +5,11 @@ per input per line, for scripts; ``--html FILE``: a self-contained visual report
 an answer, failures included, and the exit status says whether all succeeded (0) or not (1);
 usage mistakes exit 2. Errors print their stable code and message, never a traceback.
 
+``colorseason analyze --person PHOTO...`` takes the photos (up to five) as photos of one person:
+one combined diagnosis, with each photo's own line; ``--json`` prints one line whose ``input`` is
+the list of the inputs, in the order of the result's ``photos``; the exit status is 0 when the
+combined diagnosis succeeded (a photo may still have failed: its line says so).
+
 Photos are read into memory and never written anywhere, except into the HTML report when the user
 asks for it with ``--with-photo``.
 """
@@ -18,7 +23,7 @@ import shutil
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,18 +38,21 @@ _BAR_HALF = 10  # cells on each side of a dimension bar's centre
 
 @dataclass
 class Outcome:
-    """What became of one input: a result or an error, never both."""
+    """What became of one input (or, with ``--person``, of one person's photos together): a
+    result or an error, never both."""
 
     label: str
     result: dict[str, Any] | None = None
     error: ColorseasonError | None = None
-    data: bytes | None = None  # kept only for --with-photo
+    data: list[bytes] = field(default_factory=list)  # the photos, kept only for --with-photo
+    inputs: list[str] | None = None  # --person: each photo's label, as result["photos"] orders them
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--json`` line for this input."""
+        """The ``--json`` line for this input: ``input`` is its label, or the list of them."""
+        name: str | list[str] = self.label if self.inputs is None else self.inputs
         if self.error is not None:
-            return {"input": self.label, "ok": False, "error": self.error.to_dict()}
-        return {"input": self.label, "ok": True, "result": self.result}
+            return {"input": name, "ok": False, "error": self.error.to_dict()}
+        return {"input": name, "ok": True, "result": self.result}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,6 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("analyze: '-' (stdin) can be given only once")
         if args.with_photo and not args.html:
             parser.error("analyze: --with-photo needs --html FILE")
+        if args.person:
+            from colorseason.analysis.person import MAX_PHOTOS
+
+            if len(args.photos) + len(args.sample) > MAX_PHOTOS:
+                parser.error(f"analyze: --person takes at most {MAX_PHOTOS} photos of one person")
         if args.sample:
             from colorseason.testing import SAMPLE_NAMES
 
@@ -102,6 +115,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="in group photos, analyse face N of every photo given: faces are numbered left to "
         "right from 0 (default: the largest face); a photo without face N fails with "
         "face_not_found",
+    )
+    analyze.add_argument(
+        "--person",
+        action="store_true",
+        help="the photos (up to five) are of one person: one diagnosis from them together, "
+        "with each photo's own",
     )
     analyze.add_argument("--json", action="store_true", help="one JSON object per input per line")
     analyze.add_argument("--html", metavar="FILE", type=Path, help="write a visual HTML report")
@@ -150,30 +169,55 @@ def _up_command(args: argparse.Namespace) -> int:
 
 def _analyze_command(args: argparse.Namespace) -> int:
     # Imported here so `--help` and `up` do not pay for loading OpenCV and MediaPipe.
-    from colorseason.analysis import analyze
+    from colorseason.analysis import analyze, analyze_person
 
-    analyze = partial(analyze, face=args.face)
     inputs = [(photo, partial(_read_file, photo)) for photo in args.photos]
     inputs += [(SAMPLE_PREFIX + name, partial(_read_sample, name)) for name in args.sample]
+    if args.person:
+        labels = [label for label, _ in inputs]
+        outcome = _run_one(
+            " + ".join(labels),
+            [read for _, read in inputs],
+            lambda photos: analyze_person(photos, faces=[args.face] * len(photos)),
+        )
+        outcome.inputs = labels
+        outcomes = [_keep_photos(outcome, args)]
+        _print_outcome(outcome, args)
+    else:
+        outcomes = _analyze_each(inputs, partial(analyze, face=args.face), args)
+
+    status = 0 if all(outcome.error is None for outcome in outcomes) else 1
+    if args.html:
+        status = max(status, _write_html(args.html, outcomes, args.lang))
+    return status
+
+
+def _analyze_each(
+    inputs: list[tuple[str, Callable[[], bytes]]],
+    analyze: Callable[[bytes], dict[str, Any]],
+    args: argparse.Namespace,
+) -> list[Outcome]:
+    """Every input on its own, printed as it is done."""
     progress = _Progress(len(inputs), args.lang, sys.stderr) if len(inputs) > 1 else None
     outcomes = []
     for index, (label, read) in enumerate(inputs):
         if progress:
             progress.draw(index, label)
-        outcome = _run_one(label, read, analyze)
-        if not (args.html and args.with_photo):
-            outcome.data = None
+        outcome = _keep_photos(_run_one(label, [read], lambda photos: analyze(photos[0])), args)
         outcomes.append(outcome)
         if progress:
             progress.clear()
         _print_outcome(outcome, args)
     if progress:
         progress.finish(sum(outcome.error is None for outcome in outcomes))
+    return outcomes
 
-    status = 0 if all(outcome.error is None for outcome in outcomes) else 1
-    if args.html:
-        status = max(status, _write_html(args.html, outcomes, args.lang))
-    return status
+
+def _keep_photos(outcome: Outcome, args: argparse.Namespace) -> Outcome:
+    """The photos stay in memory only for a report that embeds them."""
+    if not (args.html and args.with_photo):
+        outcome.data = []
+    return outcome
 
 
 def _read_file(name: str) -> bytes:
@@ -196,12 +240,13 @@ def _read_sample(name: str) -> bytes:
 
 
 def _run_one(
-    label: str, read: Callable[[], bytes], analyze: Callable[[bytes], dict[str, Any]]
+    label: str,
+    reads: list[Callable[[], bytes]],
+    diagnose: Callable[[list[bytes]], dict[str, Any]],
 ) -> Outcome:
     try:
-        data = read()
-        result = analyze(data)
-        return Outcome(label, result=result, data=data)
+        data = [read() for read in reads]
+        return Outcome(label, result=diagnose(data), data=data)
     except ColorseasonError as exc:
         return Outcome(label, error=exc)
     except Exception as exc:  # the CLI promises a code and message, never a traceback
@@ -217,7 +262,10 @@ def _print_outcome(outcome: Outcome, args: argparse.Namespace) -> None:
         print(f"{outcome.label}\n  {error} {outcome.error.code}: {message}\n", flush=True)
     else:
         width = min(shutil.get_terminal_size((100, 24)).columns, 120)
-        print(format_summary(outcome.label, outcome.result or {}, args.lang, _use_colour(), width))
+        summary = format_summary(
+            outcome.label, outcome.result or {}, args.lang, _use_colour(), width, outcome.inputs
+        )
+        print(summary)
         print(flush=True)
 
 
@@ -228,9 +276,14 @@ def _write_html(path: Path, outcomes: list[Outcome], lang: str) -> int:
         (o.label, {"error": o.error.to_dict()} if o.error is not None else (o.result or {}))
         for o in outcomes
     ]
-    photos = {o.label: o.data for o in outcomes if o.data is not None and o.error is None}
+    photos: dict[str, bytes] = {}
+    for outcome in outcomes:
+        if outcome.error is None:
+            photos.update(zip(outcome.inputs or [outcome.label], outcome.data, strict=False))
+    photo_labels = {o.label: o.inputs for o in outcomes if o.inputs is not None}
     try:
-        path.write_text(render_html(items, lang=lang, photos=photos), encoding="utf-8")
+        html = render_html(items, lang=lang, photos=photos, photo_labels=photo_labels)
+        path.write_text(html, encoding="utf-8")
     except OSError as exc:
         print(f"colorseason: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -287,11 +340,18 @@ def _wrap(text: str, cells: int, indent: str) -> list[str]:
 
 
 def format_summary(
-    label: str, result: dict[str, Any], lang: str = "en", colour: bool = False, width: int = 100
+    label: str,
+    result: dict[str, Any],
+    lang: str = "en",
+    colour: bool = False,
+    width: int = 100,
+    photo_labels: Sequence[str] | None = None,
 ) -> str:
     """The readable summary of one result, as printed by ``colorseason analyze``.
 
-    Long lines (advice, timings) wrap at ``width`` terminal cells.
+    A result of several photos of one person also says how far they agree and gives each photo's
+    line, named by ``photo_labels`` (else numbered). Long lines (advice, timings) wrap at
+    ``width`` terminal cells.
     """
     probabilities = result.get("probabilities", {})
     season, second = result["season"], result["second_season"]
@@ -311,6 +371,15 @@ def format_summary(
             " · ".join(f"{i18n.family_name(f, lang)} {_percent(p)}" for f, p in families.items()),
         )
     )
+    if agreement := i18n.agreement_summary(result.get("agreement") or {}, lang):
+        rows.append((i18n.text("photos", lang), agreement))
+        for number, photo in enumerate(result.get("photos") or []):
+            name = (
+                photo_labels[number]
+                if photo_labels and number < len(photo_labels)
+                else i18n.text("photo_number", lang).format(number=number + 1)
+            )
+            rows.append(("", f"{name}: {i18n.photo_summary(photo, lang)}"))
     if face := i18n.face_summary(result.get("faces") or {}, lang):
         rows.append((i18n.text("face", lang), face))
     undertone = i18n.undertone_name(result.get("undertone", ""), lang)

@@ -181,6 +181,22 @@ TEXT: dict[str, dict[str, str]] = {
         "머리카락을 넘겨 얼굴이 드러나게 찍어 주세요.",
     },
     "photo": {"en": "Photo", "ko": "사진"},
+    # One person, several photos (analysis.analyze_person's photos and agreement).
+    "photos": {"en": "Photos", "ko": "사진별 결과"},
+    "photo_number": {"en": "Photo {number}", "ko": "사진 {number}"},
+    "agree": {
+        "en": "{agree} of {total} photos agree",
+        "ko": "사진 {total}장 중 {agree}장이 같은 계절",
+    },
+    "spread": {
+        "en": "skin L* within {lightness}, hue within {hue}°",
+        "ko": "피부 명도 차이 {lightness}, 색상각 차이 {hue}°",
+    },
+    "different_person": {
+        "en": "seems to be someone else: left out",
+        "ko": "다른 사람으로 보여 제외했습니다",
+    },
+    "left_out": {"en": "left out", "ko": "제외"},
     "error": {"en": "Error", "ko": "오류"},
     "analysed": {"en": "analysed", "ko": "분석 완료"},
     "failed": {"en": "failed", "ko": "실패"},
@@ -264,14 +280,47 @@ def light_summary(result: dict, lang: str) -> str:
             else text("exposure_camera", lang)
         )
     clauses = [", ".join(parts)] if parts else []
-    reference = illumination.get("reference")
-    if reference in LIGHT_REFERENCES:
-        clauses.append(
-            text("colour_from", lang).format(reference=LIGHT_REFERENCES[reference][lang])
-        )
-    elif reference == "none":
-        clauses.append(text("colour_uncorrected", lang))
+    if colour := _light_colour(illumination.get("reference"), lang):
+        clauses.append(colour)
     return "; ".join(clauses)
+
+
+def _light_colour(reference: object, lang: str) -> str | None:
+    """What set the light's colour (``light colour from the eye whites``), if the result says."""
+    if reference in LIGHT_REFERENCES:
+        return text("colour_from", lang).format(reference=LIGHT_REFERENCES[str(reference)][lang])
+    return text("colour_uncorrected", lang) if reference == "none" else None
+
+
+def agreement_summary(agreement: dict, lang: str) -> str | None:
+    """How far the photos of one person agree (``3 of 3 photos agree; skin L* within 2.1, hue
+    within 3.4°``); None for a result of one photo."""
+    total, share = agreement.get("photos"), agreement.get("family_share")
+    if not isinstance(total, int) or not isinstance(share, int | float):
+        return None
+    parts = [text("agree", lang).format(agree=round(share * total), total=total)]
+    lightness, hue = agreement.get("skin_lightness_spread"), agreement.get("skin_hue_spread")
+    if isinstance(lightness, int | float) and isinstance(hue, int | float):
+        parts.append(text("spread", lang).format(lightness=f"{lightness:.1f}", hue=f"{hue:.1f}"))
+    return "; ".join(parts)
+
+
+def photo_summary(photo: dict, lang: str) -> str:
+    """One photo of several in a line: its own family and season and what set its light, why it
+    was left out, or its error (``code: message``)."""
+    if not photo.get("ok"):
+        error = photo.get("error") or {}
+        return f"{text('error', lang)} {error.get('code', '')}: {error_message(error, lang)}"
+    season = photo.get("season") or {}
+    parts = [
+        family_name(str(season.get("family", "")), lang),
+        (season.get("name") or {}).get(lang) or season_name(str(season.get("id", "")), lang),
+    ]
+    if colour := _light_colour(photo.get("reference"), lang):
+        parts.append(colour)
+    if photo.get("different_person"):
+        parts.append(text("different_person", lang))
+    return " · ".join(parts)
 
 
 def quality_advice(issue: dict, lang: str) -> str:

@@ -1,5 +1,8 @@
 """The visual report: one self-contained HTML page for one or more diagnoses.
 
+A diagnosis of several photos of one person gets a block that says how far the photos agree and
+gives each photo's own family, season and light (or why it was left out).
+
 Used by ``colorseason analyze --html`` and by the analyze function for ``Accept: text/html``.
 The page has inline CSS and nothing else: no scripts, fonts, or links to other hosts, so it opens
 offline, can be mailed as one file, and leaks nothing when viewed. The photo appears only when the
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -136,6 +139,14 @@ font-size:14px}
 .error .hero{background:#fff1f0}
 .error .season{color:#b42318;font-size:22px}
 .disclaimer{color:var(--muted);font-size:12px;max-width:720px}
+.agreement .agree{margin:0 0 10px;font-size:15px;font-weight:600}
+.shots{margin:0;padding:0;list-style:none;display:grid;gap:8px}
+.shots li{display:flex;align-items:center;gap:10px;font-size:13px}
+.shots img{width:48px;height:48px;object-fit:cover;border-radius:8px;flex:none}
+.shots .mark{width:14px;height:14px;border-radius:50%;flex:none;background:var(--accent)}
+.shots .failed .mark,.shots .stranger .mark{background:#d0d4d9}
+.shots .failed,.shots .stranger{color:var(--muted)}
+.shots b{font-weight:600;overflow-wrap:anywhere}
 @media (max-width:720px){.hero{flex-wrap:wrap}.cols,.chart{grid-template-columns:1fr 1fr}
 .cols>section.block:first-child{border-right:0}.measured{grid-template-columns:repeat(2,1fr)}}
 @media print{body{background:#fff}.card{box-shadow:none;border:1px solid var(--line)}}
@@ -146,22 +157,28 @@ def render_html(
     items: list[tuple[str, dict[str, Any]]],
     lang: str = "en",
     photos: Mapping[str, bytes] | None = None,
+    photo_labels: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """One HTML page with a card per ``(label, result)``.
 
     ``result`` is the diagnosis JSON, or ``{"error": {"code", "message"}}`` for an input that
     failed (the CLI reports every input it was given). ``photos`` maps a label to the image bytes
-    to show on its card; images are embedded as ``data:`` URIs, never referenced by path.
+    to show on its card; images are embedded as ``data:`` URIs, never referenced by path. A result
+    of several photos of one person names them by ``photo_labels[label]`` (else numbers them),
+    and shows a thumbnail of each one diagnosed that ``photos`` has under its name.
     """
     if lang not in i18n.LANGUAGES:
         raise ValueError(f"unsupported language {lang!r}; choose from {i18n.LANGUAGES}")
     photos = photos or {}
-    analysed = sum(1 for _, result in items if "error" not in result)
-    summary = i18n.text("summary", lang).format(ok=analysed, total=len(items))
+    photo_labels = photo_labels or {}
+    # Photos, not cards: a card of one person's photos counts each of them.
+    shots = [shot for _, result in items for shot in result.get("photos") or [result]]
+    analysed = sum(1 for shot in shots if "error" not in shot)
+    summary = i18n.text("summary", lang).format(ok=analysed, total=len(shots))
     cards = "".join(
         _error_card(label, result["error"], lang)
         if "error" in result
-        else _result_card(label, result, lang, photos.get(label))
+        else _result_card(label, result, lang, photos, photo_labels.get(label) or ())
         for label, result in items
     )
     title = escape(i18n.text("title", lang))
@@ -421,11 +438,53 @@ def _meta(result: Mapping[str, Any], lang: str) -> str:
     )
 
 
-def _result_card(label: str, result: Mapping[str, Any], lang: str, photo: bytes | None) -> str:
-    family = result["season"].get("family", "")
-    family_class = f" fam-{family}" if family in FAMILIES else ""
+def _family_class(season: Any) -> str:
+    family = season.get("family", "") if isinstance(season, Mapping) else ""
+    return f" fam-{family}" if family in FAMILIES else ""
+
+
+def _agreement(
+    result: Mapping[str, Any], lang: str, names: Sequence[str], photos: Mapping[str, bytes]
+) -> str:
+    """How far the photos of one person agree, and each photo's own line; empty for one photo."""
+    summary = i18n.agreement_summary(dict(result.get("agreement") or {}), lang)
+    if summary is None:
+        return ""
+    rows = []
+    for number, photo in enumerate(result.get("photos") or []):
+        if not isinstance(photo, Mapping):
+            continue
+        name = names[number] if number < len(names) else ""
+        name = name or i18n.text("photo_number", lang).format(number=number + 1)
+        if not photo.get("ok"):
+            state = "failed"
+        elif photo.get("different_person"):
+            state = "stranger"
+        else:
+            state = _family_class(photo.get("season")).strip()
+        uri = _photo_uri(photos[name]) if name in photos and photo.get("ok") else None
+        thumbnail = f'<img src="{uri}" alt="{escape(name)}">' if uri else ""
+        rows.append(
+            f'<li class="{state}">{thumbnail}<span class="mark"></span><span>'
+            f"<b>{escape(name)}</b> {escape(i18n.photo_summary(dict(photo), lang))}</span></li>"
+        )
     return (
-        f'<article class="card{family_class}">{_hero(label, result, lang, photo)}'
+        f'<section class="block agreement"><h3>{escape(i18n.text("photos", lang))}</h3>'
+        f'<p class="agree">{escape(summary)}</p><ul class="shots">{"".join(rows)}</ul></section>'
+    )
+
+
+def _result_card(
+    label: str,
+    result: Mapping[str, Any],
+    lang: str,
+    photos: Mapping[str, bytes],
+    names: Sequence[str],
+) -> str:
+    return (
+        f'<article class="card{_family_class(result["season"])}">'
+        f"{_hero(label, result, lang, photos.get(label))}"
+        f"{_agreement(result, lang, names, photos)}"
         f'<div class="cols">{_measured(result, lang)}'
         f"{_dimensions(result.get('dimensions', {}), lang)}</div>"
         f"{_chart(result, lang)}{_palette(result.get('palette', {}), lang)}"
