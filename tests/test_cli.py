@@ -13,14 +13,7 @@ import cv2
 import pytest
 
 from colorseason.cli import main
-from colorseason.testing import (
-    CASTS_RGB,
-    apply_cast,
-    encode,
-    sample_bgr,
-    sample_jpeg,
-    two_faces_jpeg,
-)
+from colorseason.testing import encode, one_person_jpegs, sample_bgr, sample_jpeg, two_faces_jpeg
 
 
 @pytest.fixture
@@ -253,12 +246,8 @@ def test_entry_point_pipes_stdin_and_sets_the_exit_status() -> None:
 @pytest.fixture
 def one_person(tmp_path: Path) -> list[Path]:
     """The astronaut as she is, under a warm light, and a corrupt copy (a third of the file)."""
-    photo = sample_jpeg("astronaut")
-    files = {
-        "plain.jpg": photo,
-        "warm.jpg": encode(apply_cast(sample_bgr("astronaut"), CASTS_RGB["warm"])),
-        "broken.jpg": photo[: len(photo) // 3],
-    }
+    plain, warm, _ = one_person_jpegs()
+    files = {"plain.jpg": plain, "warm.jpg": warm, "broken.jpg": plain[: len(plain) // 3]}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     return [tmp_path / name for name in files]

@@ -7,6 +7,7 @@ PostgreSQL), and the tests speak HTTP and CloudEvents to the URLs it writes.
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -22,7 +23,7 @@ from cloudevents.http import CloudEvent
 
 from colorseason.analysis.seasons import SEASONS_BY_ID
 from colorseason.local.servers import PostgresServer
-from colorseason.testing import sample_jpeg
+from colorseason.testing import one_person_jpegs, sample_jpeg
 from local_stack import Stack, running_stack, still_running, wait_for
 from support import REDIS_URL
 
@@ -124,6 +125,47 @@ def test_async_flow_upload_broker_poll_result_delete(stack: Stack) -> None:
 
     assert http("DELETE", ticket["result_url"])[0] == 204
     assert get_json(ticket["result_url"])[0] == 404
+
+
+def multipart(photos: list[bytes]) -> tuple[bytes, dict[str, str]]:
+    """What `curl -F image=@a.jpg -F image=@b.jpg ...` sends."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{n}.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + photo
+        + b"\r\n"
+        for n, photo in enumerate(photos)
+    ]
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_three_photos_of_one_person_are_one_job_through_the_broker(stack: Stack) -> None:
+    plain, warm, _ = one_person_jpegs()
+    photos = [plain, warm, plain[:9000]]  # the last one cut short: corrupt
+    body, headers = multipart(photos)
+    status, _, answer = http("POST", stack.urls["analyze"] + "/jobs", body, headers)
+    assert status == 202, answer
+    ticket = json.loads(answer)
+    job, _ = poll_job(ticket["status_url"], {"completed", "failed"}, interval=0.05)
+    assert job["state"] == "completed", job
+    result = get_json(ticket["result_url"])[1]["result"]
+    assert [photo["ok"] for photo in result["photos"]] == [True, True, False]
+    assert result["photos"][2]["error"]["code"] == "corrupt_image"
+    assert result["agreement"]["photos"] == 2
+    # The one requested (version 2) went to analyze and status; its reply to results and status.
+    triggers = {(d["event_type"], d["trigger"]) for d in stack.deliveries(subject=ticket["job_id"])}
+    assert (REQUESTED, "analyze-function-trigger-0") in triggers
+    assert (COMPLETED, "results-function-trigger-0") in triggers
+    # The same upload, synchronously: the same diagnosis.
+    status, _, answer = http("POST", stack.urls["analyze"] + "/", body, headers)
+    assert status == 200 and json.loads(answer)["season"] == result["season"]
+    log = stack.log.read_bytes()  # every process of the stack: no photo, raw or base64
+    for photo in photos[:2]:
+        middle = len(photo) // 2 // 3 * 3
+        assert photo[middle : middle + 24] not in log
+        assert base64.b64encode(photo[middle : middle + 24]) not in log
 
 
 def test_a_long_polling_client_hears_completed_and_finds_the_result(stack: Stack) -> None:

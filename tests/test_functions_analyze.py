@@ -17,14 +17,7 @@ from colorseason.analysis.person import MAX_PHOTOS
 from colorseason.config import Settings
 from colorseason.local import embedded
 from colorseason.status import ClaimCheck, JobStore
-from colorseason.testing import (
-    CASTS_RGB,
-    apply_cast,
-    encode,
-    sample_bgr,
-    sample_jpeg,
-    two_faces_jpeg,
-)
+from colorseason.testing import encode, one_person_jpegs, sample_bgr, sample_jpeg, two_faces_jpeg
 from support import CLOSED_REDIS_URL, REDIS_URL, deliver, reply_event
 
 SEASON_IDS = {
@@ -472,10 +465,7 @@ def test_async_flow_with_duplicates_and_reordering(analyze, status, results, cle
 
 @pytest.fixture(scope="module")
 def person() -> list[bytes]:
-    """Three photos of one face: as it is, under a warm light, and recompressed."""
-    bgr = sample_bgr("astronaut")
-    warm = encode(apply_cast(bgr, CASTS_RGB["warm"]))
-    return [sample_jpeg("astronaut"), warm, sample_jpeg("astronaut", quality=70)]
+    return one_person_jpegs()
 
 
 def _form(photos: list[bytes]) -> dict:

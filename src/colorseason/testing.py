@@ -145,6 +145,17 @@ def embed_small(
     return frame
 
 
+def one_person_jpegs(name: str = "astronaut") -> list[bytes]:
+    """Three photos of one person, as JPEG bytes: the sample as it is, under a warm light and
+    under a cool one (the same face, so they agree on everything but the light)."""
+    bgr = sample_bgr(name)
+    return [
+        encode(bgr),
+        encode(apply_cast(bgr, CASTS_RGB["warm"])),
+        encode(apply_cast(bgr, CASTS_RGB["cool"])),
+    ]
+
+
 JPEG_QUALITY = 35
 DOWNSCALE = 0.25
 
