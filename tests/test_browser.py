@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from colorseason.testing import sample_jpeg, two_faces_jpeg
+from colorseason.testing import one_person_jpegs, sample_jpeg, two_faces_jpeg
 from local_stack import Stack, running_stack
 
 pytestmark = pytest.mark.browser
@@ -94,8 +94,9 @@ def test_upload_result_korean_screenshot_delete(page: Page, stack: Stack) -> Non
     )
     expect(page.locator("#capture [data-t='photo_advice']")).to_contain_text("white paper")
     photo = {"name": "astronaut.jpg", "mimeType": "image/jpeg", "buffer": sample_jpeg()}
+    page.set_input_files("#file", files=[photo])  # from memory: nothing touches disk
     with page.expect_response(lambda r: r.url.endswith("/jobs")) as submitted:
-        page.set_input_files("#file", files=[photo])  # from memory: nothing touches disk
+        page.click("#start")
     ticket = json.loads(submitted.value.body())
     assert submitted.value.status == 202
 
@@ -145,6 +146,7 @@ def test_the_page_rides_out_a_status_outage(page: Page, stack: Stack) -> None:
     page.route(stack.urls["status"] + "/jobs/*", outage)
     photo = {"name": "astronaut.jpg", "mimeType": "image/jpeg", "buffer": sample_jpeg()}
     page.set_input_files("#file", files=[photo])
+    page.click("#start")
     expect(page.locator("#state")).to_have_text("Reconnecting…", timeout=30_000)
     expect(page.locator("#result")).to_be_visible(timeout=60_000)
     assert refusals["left"] == 0
@@ -158,6 +160,7 @@ def test_faces_are_boxed_on_the_photo_and_a_tap_analyses_another(page: Page) -> 
     uploads: list[str] = []
     page.on("request", lambda r: uploads.append(r.url) if r.method == "POST" else None)
     page.set_input_files("#file", files=[photo])
+    page.click("#start")
     expect(page.locator("#result")).to_be_visible(timeout=60_000)
 
     boxes = page.locator("#face-boxes .face-box")
@@ -190,11 +193,65 @@ def test_camera_capture_reports_a_failed_job(page: Page) -> None:
         if page.locator("#video").evaluate("video => video.videoWidth") > 0:
             break
         page.wait_for_timeout(100)
+    page.click("#shoot")
+    expect(page.locator("#tray li")).to_have_count(1)  # the shot joins the photos to send
     with page.expect_response(lambda r: r.url.endswith("/jobs")) as submitted:
-        page.click("#shoot")
+        page.click("#start")
     assert submitted.value.status == 202
     error = page.locator("#error")
     expect(error).to_be_visible(timeout=60_000)
     expect(page.locator("#error-text")).not_to_be_empty()
     page.click("#retry")
     expect(page.locator("#capture")).to_be_visible()
+
+
+def test_three_photos_of_one_person_are_one_job_and_one_card(page: Page) -> None:
+    """Up to five photos gathered (thumbnails, one removed), one job, one card that says how
+    far they agree and gives each photo's own family; the scan covers all of them."""
+    from colorseason.analysis.person import MAX_PHOTOS
+
+    photos = [
+        {"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": data}
+        for name, data in zip(("plain", "warm", "cool"), one_person_jpegs(), strict=True)
+    ]
+    extra = {"name": "other.jpg", "mimeType": "image/jpeg", "buffer": sample_jpeg("grace_hopper")}
+    page.set_input_files("#file", files=[photos[0], extra])
+    page.set_input_files("#file", files=photos[1:])
+    tray = page.locator("#tray li")
+    expect(tray).to_have_count(4)
+    expect(page.locator("#tray-count")).to_have_text(f"4 of {MAX_PHOTOS} photos")
+    tray.nth(1).locator("button.remove").click()  # the one of someone else
+    expect(tray).to_have_count(3)
+    assert all(
+        tray.nth(i).locator("img").get_attribute("src").startswith("blob:") for i in range(3)
+    )
+    page.set_input_files("#file", files=[extra] * MAX_PHOTOS)  # more than there is room for
+    expect(tray).to_have_count(MAX_PHOTOS)
+    expect(page.locator("#tray-count")).to_contain_text("remove one")
+    for _ in range(MAX_PHOTOS - 3):
+        tray.last.locator("button.remove").click()
+    expect(tray).to_have_count(3)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser-tray.png"))
+
+    with page.expect_response(lambda r: r.url.endswith("/jobs")) as submitted:
+        page.click("#start")
+    assert submitted.value.status == 202
+    ticket = json.loads(submitted.value.body())
+    expect(page.locator("#previews img")).to_have_count(3)  # the scan covers every photo
+    expect(page.locator("#tray li")).to_have_count(0)
+
+    expect(page.locator("#result")).to_be_visible(timeout=60_000)
+    stored = json.loads(urllib.request.urlopen(ticket["result_url"], timeout=30).read())
+    assert len(stored["result"]["photos"]) == 3  # one job of the three photos
+    expect(page.locator("#agreement")).to_have_text("3 of 3 photos agree")
+    shots = page.locator("#shots li")
+    expect(shots).to_have_count(3)
+    family = page.locator("#season-meta").inner_text().split(" · ")[0]
+    for i in range(3):
+        expect(shots.nth(i)).to_contain_text(f"Photo {i + 1}")
+        expect(shots.nth(i)).to_contain_text(family)  # each photo's own family: they agree
+    expect(page.locator("#faces")).to_be_hidden()  # several photos: no boxes to tap
+    page.click(".lang button[data-lang='ko']")
+    expect(page.locator("#agreement")).to_have_text("사진 3장 중 3장이 같은 계절")
+    page.screenshot(path=str(ARTIFACTS / "browser-person.png"), full_page=True)

@@ -1,7 +1,11 @@
-// colorseason web page: photo -> async job -> long-poll status -> result card.
+// colorseason web page: photos -> async job -> long-poll status -> result card.
 // Plain JS, no build step. It calls the function URLs from /config.json like any HTTP client.
-// The photo stays in memory (a Blob): it is never stored by this page. It is kept while its
-// result is shown, to draw the faces on it and to analyse another of them on a tap.
+// The user gathers up to PHOTO_LIMIT photos of themself (thumbnails, each removable), then starts
+// one job for all of them: one diagnosis, with how far the photos agree and each one's family.
+// Photos stay in memory (Blobs): they are never stored by this page. They are kept while their
+// result is shown, for its thumbnails and, for a single photo, to draw the faces on it and to
+// analyse another of them on a tap (with several photos the boxes are not drawn: the result's
+// faces are those of the photo that weighed most, and it does not say which one that was).
 "use strict";
 
 const POLL_MS = 500; // the polling contract, for a status that does not hold requests
@@ -9,6 +13,7 @@ const LONG_POLL_S = 25; // status holds a request until the job changes, at most
 const POLL_LIMIT_MS = 180000;
 // Transient trouble (a 5xx, a 429, no network): wait longer each time, up to the last step.
 const RETRY_MS = [500, 1000, 2000, 4000, 8000];
+const PHOTO_LIMIT = 5; // colorseason.analysis.person.MAX_PHOTOS (tests/test_browser.py checks)
 
 // Words of this page only; the report's words (families, palette, advice...) come from
 // /i18n.json, which `colorseason up` builds from colorseason.i18n.
@@ -17,7 +22,12 @@ const UI = {
     lead: "Take a photo of your face in daylight, or choose one, to find your colour season.",
     camera: "Use camera",
     shoot: "Take photo",
-    pick: "Choose a photo",
+    pick: "Choose photos",
+    several: "Add up to five photos of yourself, taken in different places and light: they are diagnosed together, and the result says how far they agree.",
+    start: "Find my season",
+    remove: "Remove photo {number}",
+    count: "{count} of {limit} photos",
+    full: "That is five photos: remove one to add another.",
     privacy: "Your photo is analysed in memory and never stored; only the diagnosis is kept, and you can delete it.",
     queued: "Waiting for the analyser…",
     processing: "Analysing your colours…",
@@ -41,6 +51,11 @@ const UI = {
     camera: "카메라 사용",
     shoot: "사진 찍기",
     pick: "사진 선택",
+    several: "다른 장소와 조명에서 찍은 내 사진을 다섯 장까지 추가하세요. 함께 진단하고, 사진들이 얼마나 일치하는지 알려 드립니다.",
+    start: "진단 시작",
+    remove: "{number}번째 사진 빼기",
+    count: "사진 {count}/{limit}장",
+    full: "다섯 장이 다 찼습니다. 하나를 빼고 추가해 주세요.",
     privacy: "사진은 메모리에서만 분석되고 저장되지 않습니다. 진단 결과만 보관되며 직접 삭제할 수 있습니다.",
     queued: "분석을 기다리는 중…",
     processing: "컬러를 분석하는 중…",
@@ -69,8 +84,9 @@ const state = {
   stream: null,
   result: null,
   resultUrl: null,
-  previewUrl: null,
-  photo: null, // the Blob being analysed
+  tray: [], // the photos gathered for the next job: {blob, url}
+  job: [], // the photos of the job shown: {blob, url}, in the order of the result's photos
+  trayNote: null,
   run: 0, // bumps on every new photo, so a stale poll loop stops by itself
   statusKey: null,
   error: null,
@@ -98,6 +114,7 @@ function applyLanguage() {
     button.setAttribute("aria-pressed", String(button.dataset.lang === state.lang));
   }
   if (state.statusKey) $("state").textContent = t(state.statusKey);
+  renderTray();
   if (state.result) renderResult(state.result);
   if (state.error) $("error-text").textContent = errorText(state.error);
 }
@@ -142,25 +159,82 @@ function shoot() {
   canvas.width = video.videoWidth;
   canvas.height = video.videoHeight;
   canvas.getContext("2d").drawImage(video, 0, 0);
-  canvas.toBlob((blob) => blob && submit(blob), "image/jpeg", 0.92);
+  canvas.toBlob((blob) => blob && addPhotos([blob]), "image/jpeg", 0.92);
   stopCamera();
+}
+
+// --- the tray: photos gathered before a job starts -------------------------------------------
+
+function addPhotos(blobs) {
+  const room = PHOTO_LIMIT - state.tray.length;
+  for (const blob of blobs.slice(0, room)) state.tray.push({ blob, url: URL.createObjectURL(blob) });
+  state.trayNote = blobs.length > room ? "full" : null;
+  renderTray();
+}
+
+function removePhoto(index) {
+  release(state.tray.splice(index, 1));
+  state.trayNote = null;
+  renderTray();
+}
+
+function release(photos) {
+  for (const photo of photos) URL.revokeObjectURL(photo.url);
+}
+
+function renderTray() {
+  const items = state.tray.map((photo, index) => {
+    const li = document.createElement("li");
+    const img = document.createElement("img");
+    img.src = photo.url;
+    img.alt = "";
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "remove";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", fill(t("remove"), { number: index + 1 }));
+    remove.addEventListener("click", () => removePhoto(index));
+    li.append(img, remove);
+    return li;
+  });
+  $("tray").replaceChildren(...items);
+  $("tray").hidden = !items.length;
+  $("start").disabled = !items.length;
+  const count = items.length ? fill(t("count"), { count: items.length, limit: PHOTO_LIMIT }) : "";
+  $("tray-count").textContent = state.trayNote ? `${count} · ${t(state.trayNote)}` : count;
+}
+
+function startJob() {
+  if (!state.tray.length) return;
+  release(state.job);
+  const photos = state.tray;
+  state.tray = [];
+  state.trayNote = null;
+  renderTray();
+  submit(photos);
 }
 
 // --- job -------------------------------------------------------------------------------------
 
-async function submit(blob, face = null) {
+// One job for all the photos (one person); the scan sweeps over all of them until it ends.
+async function submit(photos, face = null) {
   const run = ++state.run;
-  state.photo = blob;
+  state.job = photos;
   state.result = null;
   state.error = null;
-  if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
-  state.previewUrl = URL.createObjectURL(blob);
-  $("preview").src = state.previewUrl;
+  const previews = photos.map((photo) => {
+    const img = document.createElement("img");
+    img.src = photo.url;
+    img.alt = "";
+    return img;
+  });
+  $("previews").replaceChildren(...previews);
+  $("previews").dataset.count = String(photos.length);
   setStatus("uploading");
   show("progress");
 
   const form = new FormData();
-  form.append("image", blob, "photo.jpg");
+  photos.forEach((photo, index) => form.append("image", photo.blob, `photo${index + 1}.jpg`));
   let ticket = null;
   // A 503 from POST /jobs left nothing behind (no photo, no job), so sending again is safe.
   for (let attempt = 0; !ticket; attempt++) {
@@ -171,7 +245,7 @@ async function submit(blob, face = null) {
     else if (attempt + 1 >= RETRY_MS.length) return fail(response ? await problem(response) : { key: "network" });
     else await reconnect(attempt, "uploading");
   }
-  form.delete("image"); // drop our reference to the photo as soon as it is uploaded
+  form.delete("image"); // drop the form's references to the photos as soon as they are uploaded
   state.resultUrl = ticket.result_url;
   setStatus("queued");
   await poll(ticket, run);
@@ -270,15 +344,18 @@ async function deleteResult() {
     return fail({ key: "network" });
   }
   state.result = null;
-  for (const id of ["measured", "palette", "quality"]) $(id).replaceChildren();
-  for (const id of ["season-name", "season-meta", "runner-up", "disclaimer", "light"]) $(id).textContent = "";
-  $("faces").hidden = true;
+  for (const id of ["measured", "palette", "quality", "shots"]) $(id).replaceChildren();
+  for (const id of ["season-name", "season-meta", "runner-up", "disclaimer", "light", "agreement"]) {
+    $(id).textContent = "";
+  }
+  $("faces").hidden = $("shots").hidden = $("agreement").hidden = true;
   $("deleted").hidden = false;
 }
 
 function reset() {
   state.run++;
-  state.photo = null;
+  release(state.job);
+  state.job = [];
   state.result = null;
   state.error = null;
   state.statusKey = null;
@@ -374,7 +451,45 @@ function renderResult(result) {
   $("quality").replaceChildren(...advice);
   $("disclaimer").textContent = words("text", "disclaimer");
   $("light").textContent = lightSummary(result);
+  renderShots(result);
   renderFaces(result);
+}
+
+// --- several photos: how far they agree, and each photo's own family --------------------------
+
+function renderShots(result) {
+  const shots = Array.isArray(result.photos) ? result.photos : [];
+  const agreement = result.agreement;
+  const several = shots.length > 0 && Number.isFinite(agreement?.photos);
+  $("agreement").hidden = $("shots").hidden = !several;
+  if (!several) return;
+  const total = agreement.photos;
+  const agree = Math.round((agreement.family_share ?? 0) * total);
+  $("agreement").textContent = fill(t("agree"), { agree, total });
+  const items = shots.map((shot, index) => {
+    const li = document.createElement("li");
+    const url = state.job[index]?.url;
+    if (url) {
+      const img = document.createElement("img");
+      img.src = url;
+      img.alt = "";
+      li.append(img);
+    }
+    const name = document.createElement("strong");
+    name.textContent = fill(t("photo_number"), { number: index + 1 });
+    const text = document.createElement("span");
+    if (!shot.ok) {
+      li.className = "failed";
+      text.textContent = errorText(shot.error ?? {});
+    } else {
+      const own = `${words("families", shot.season?.family)} · ${seasonName(shot.season)}`;
+      li.className = shot.different_person ? "stranger" : "agreeing";
+      text.textContent = shot.different_person ? `${own} · ${t("different_person")}` : own;
+    }
+    li.append(name, text);
+    return li;
+  });
+  $("shots").replaceChildren(...items);
 }
 
 // --- faces: the boxes over the user's own photo; a tap analyses another face ------------------
@@ -392,10 +507,12 @@ function renderFaces(result) {
   const faces = result.faces ?? {};
   const boxes = Array.isArray(faces.boxes) ? faces.boxes : [];
   const several = boxes.length > 1;
-  // The photo is the one already in this page (a blob: URL), never fetched or uploaded again.
-  $("faces").hidden = !state.previewUrl || !boxes.length;
+  // The photo is the one already in this page (a blob: URL), never fetched or uploaded again;
+  // of several photos, the result does not say which one its faces are from.
+  const photo = state.job.length === 1 ? state.job[0] : null;
+  $("faces").hidden = !photo || !boxes.length;
   if ($("faces").hidden) return;
-  $("faces-photo").src = state.previewUrl;
+  $("faces-photo").src = photo.url;
   const buttons = boxes.map((box, number) => faceBox(box, number, number === faces.analysed, several));
   $("face-boxes").replaceChildren(...buttons.filter(Boolean));
   const which = fill(t("face_of"), { number: faces.analysed, count: boxes.length, last: boxes.length - 1 });
@@ -426,7 +543,7 @@ function faceBox(box, number, analysed, choosable) {
 }
 
 function analyseFace(number) {
-  if (state.photo) submit(state.photo, number); // a new job for the same photo
+  if (state.job.length === 1) submit(state.job, number); // a new job for the same photo
 }
 
 function listed(items) {
@@ -496,9 +613,10 @@ async function start() {
   $("camera").addEventListener("click", startCamera);
   $("shoot").addEventListener("click", shoot);
   $("file").addEventListener("change", (event) => {
-    const file = event.target.files?.[0];
-    if (file) submit(file);
+    addPhotos([...(event.target.files ?? [])]);
+    event.target.value = ""; // the same file may be chosen again
   });
+  $("start").addEventListener("click", startJob);
   $("delete").addEventListener("click", deleteResult);
   $("again").addEventListener("click", reset);
   $("retry").addEventListener("click", reset);
