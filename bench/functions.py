@@ -1,12 +1,14 @@
 """Benchmarks of the three functions over HTTP on loopback (numbers, not pass/fail).
 
-    uv run python bench/functions.py [analyze|status|results|all] [--seconds N] [--workers N]
+    uv run python bench/functions.py [analyze|person|status|results|all] [--seconds N] [--workers N]
         [--rate R] [--connections C,C,...]
 
 Each function runs under gunicorn with its image's settings (functions/<name>/gunicorn.conf.py).
 
 - analyze: ``POST /`` with a 2 MP JPEG (N workers, one thread each); median / p90 latency and
   throughput, for each worker count up to ``--workers``.
+- person: ``POST /`` with three 2 MP photos of one person in one multipart body against one photo
+  in one (one worker): what several photos cost over HTTP, parsing included.
 - status: ``GET /jobs/{id}`` at a fixed rate (``--rate``, default 2000/s) from a second process
   (an open-loop load generator on C keep-alive connections, for each C of ``--connections``),
   p50 / p99 / max latency counted from when each request was due.
@@ -108,6 +110,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def _load(port: int, body: bytes, headers: dict[str, str], seconds: float, clients: int):
+    """``clients`` closed loops of ``POST /`` for ``seconds``: (latencies in ms, elapsed s)."""
+
+    def client(_: int) -> list[float]:
+        # A connection per request: a kept-alive connection stays with the worker that
+        # accepted it, and two of them on one worker would leave the other idle.
+        latencies, end = [], time.monotonic() + seconds
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            status, _ = request(port, "POST", "/", body, headers)
+            assert status == 200, status
+            latencies.append((time.perf_counter() - started) * 1000)
+        return latencies
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(clients) as pool:
+        latencies = [x for part in pool.map(client, range(clients)) for x in part]
+    return latencies, time.monotonic() - began
+
+
 def bench_analyze(seconds: float, max_workers: int) -> None:
     from colorseason.testing import sample_jpeg
 
@@ -118,27 +140,34 @@ def bench_analyze(seconds: float, max_workers: int) -> None:
         with serve("analyze", workers=workers) as port:
             for _ in range(3 * workers):  # warm every worker's graph
                 request(port, "POST", "/", photo, headers)
-
-            def client(_: int) -> list[float]:
-                # A connection per request: a kept-alive connection stays with the worker that
-                # accepted it, and two of them on one worker would leave the other idle.
-                latencies, end = [], time.monotonic() + seconds
-                while time.monotonic() < end:
-                    started = time.perf_counter()
-                    status, _ = request(port, "POST", "/", photo, headers)
-                    assert status == 200, status
-                    latencies.append((time.perf_counter() - started) * 1000)
-                return latencies
-
-            began = time.monotonic()
-            with ThreadPoolExecutor(workers) as pool:
-                latencies = [x for part in pool.map(client, range(workers)) for x in part]
-            elapsed = time.monotonic() - began
+            latencies, elapsed = _load(port, photo, headers, seconds, workers)
             print(
                 f"  workers={workers}: median {statistics.median(latencies):.1f} ms,"
                 f" p90 {percentile(latencies, 90):.1f} ms, {len(latencies) / elapsed:.1f} req/s"
                 f" ({len(latencies)} requests)"
             )
+
+
+def bench_person(seconds: float) -> None:
+    """Three photos of one person in one ``POST /`` against one, over HTTP, one worker."""
+    from colorseason.testing import multipart_photos, one_person_jpegs
+
+    photos = one_person_jpegs(megapixels=2.0)
+    print(f"person: POST / multipart, 2 MP JPEGs of {[len(p) // 1024 for p in photos]} KiB")
+    medians = {}
+    with serve("analyze", workers=1) as port:
+        for count in (1, 3):
+            body, headers = multipart_photos(photos[:count])
+            for _ in range(3):
+                request(port, "POST", "/", body, headers)
+            latencies, elapsed = _load(port, body, headers, seconds, 1)
+            medians[count] = statistics.median(latencies)
+            print(
+                f"  {count} photo(s): median {medians[count]:.1f} ms,"
+                f" p90 {percentile(latencies, 90):.1f} ms, {len(latencies) / elapsed:.1f} req/s"
+                f" ({len(latencies)} requests)"
+            )
+    print(f"  three photos cost {medians[3] / medians[1]:.2f}x one")
 
 
 def _status_load(port: int, path: str, rate: float, seconds: float, connections: int, queue):
@@ -233,7 +262,10 @@ def bench_results(seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "which", nargs="?", default="all", choices=["analyze", "status", "results", "all"]
+        "which",
+        nargs="?",
+        default="all",
+        choices=["analyze", "person", "status", "results", "all"],
     )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2, help="analyze: up to this many workers")
@@ -245,6 +277,8 @@ def main() -> None:
     print(machine())
     if args.which in ("analyze", "all"):
         bench_analyze(args.seconds, args.workers)
+    if args.which in ("person", "all"):
+        bench_person(args.seconds)
     if args.which in ("status", "all"):
         bench_status(args.seconds, args.rate, tuple(int(c) for c in args.connections.split(",")))
     if args.which in ("results", "all"):

@@ -23,7 +23,7 @@ from cloudevents.http import CloudEvent
 
 from colorseason.analysis.seasons import SEASONS_BY_ID
 from colorseason.local.servers import PostgresServer
-from colorseason.testing import one_person_jpegs, sample_jpeg
+from colorseason.testing import multipart_photos, one_person_jpegs, sample_jpeg
 from local_stack import Stack, running_stack, still_running, wait_for
 from support import REDIS_URL
 
@@ -127,24 +127,10 @@ def test_async_flow_upload_broker_poll_result_delete(stack: Stack) -> None:
     assert get_json(ticket["result_url"])[0] == 404
 
 
-def multipart(photos: list[bytes]) -> tuple[bytes, dict[str, str]]:
-    """What `curl -F image=@a.jpg -F image=@b.jpg ...` sends."""
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{n}.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n".encode()
-        + photo
-        + b"\r\n"
-        for n, photo in enumerate(photos)
-    ]
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
 def test_three_photos_of_one_person_are_one_job_through_the_broker(stack: Stack) -> None:
     plain, warm, _ = one_person_jpegs()
     photos = [plain, warm, plain[:9000]]  # the last one cut short: corrupt
-    body, headers = multipart(photos)
+    body, headers = multipart_photos(photos)
     status, _, answer = http("POST", stack.urls["analyze"] + "/jobs", body, headers)
     assert status == 202, answer
     ticket = json.loads(answer)

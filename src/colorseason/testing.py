@@ -6,6 +6,7 @@ tests and benchmarks need no downloads and no image files in this repository.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from functools import cache
 
@@ -145,15 +146,33 @@ def embed_small(
     return frame
 
 
-def one_person_jpegs(name: str = "astronaut") -> list[bytes]:
+def one_person_jpegs(name: str = "astronaut", megapixels: float | None = None) -> list[bytes]:
     """Three photos of one person, as JPEG bytes: the sample as it is, under a warm light and
-    under a cool one (the same face, so they agree on everything but the light)."""
+    under a cool one (the same face, so they agree on everything but the light), optionally
+    upscaled to ``megapixels``."""
     bgr = sample_bgr(name)
+    if megapixels is not None:
+        bgr = resize_to_megapixels(bgr, megapixels)
     return [
         encode(bgr),
         encode(apply_cast(bgr, CASTS_RGB["warm"])),
         encode(apply_cast(bgr, CASTS_RGB["cool"])),
     ]
+
+
+def multipart_photos(photos: list[bytes]) -> tuple[bytes, dict[str, str]]:
+    """A ``multipart/form-data`` body with each photo as an ``image`` part, and its header: what
+    ``curl -F image=@a.jpg -F image=@b.jpg ...`` sends."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{number}.jpg"'
+        "\r\nContent-Type: image/jpeg\r\n\r\n".encode()
+        + photo
+        + b"\r\n"
+        for number, photo in enumerate(photos)
+    ]
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
 JPEG_QUALITY = 35
