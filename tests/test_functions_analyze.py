@@ -658,6 +658,16 @@ def test_several_photos_with_the_broker_down_leave_nothing(load_function, clean_
     assert private.dbsize() == keys_before + 3
 
 
+def test_with_the_photos_redis_down_no_job_is_left_queued(load_function, clean_sink, person):
+    jobs_url = embedded.start_redis(persistent=True)  # job state on a private server, up
+    analyze = load_function("analyze", REDIS_URL=CLOSED_REDIS_URL, JOBS_REDIS_URL=jobs_url)
+    private = redis.Redis.from_url(jobs_url)
+    keys_before = private.dbsize()
+    response = analyze.post("/jobs", data=_form(person), content_type="multipart/form-data")
+    assert response.status_code == 503 and response.get_json()["code"] == "store_unavailable"
+    assert private.dbsize() == keys_before and clean_sink.received == []
+
+
 def test_an_older_producers_requested_event_is_still_processed(analyze, photo: bytes) -> None:
     """Version 1 exactly as producers before version 2 wrote it: no dataschema, one photo."""
     job_id = events.new_job_id()

@@ -383,7 +383,9 @@ def _is_bulky(value: Any) -> bool:
         elif isinstance(item, list):
             pending.extend(item)
         size += len(item) + 4 if isinstance(item, str) else 6  # about its length in a repr
-    return size > 300  # a message is cut there: the rule it breaks would be lost
+        if size > 300:  # a message is cut there: the rule it breaks would be lost
+            return True
+    return False
 
 
 def _unmarshaller(headers: Mapping[str, str]):
