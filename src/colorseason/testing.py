@@ -28,8 +28,8 @@ def sample_bgr(name: str) -> np.ndarray:
     elif name == "grace_hopper":
         from matplotlib import cbook
 
-        with cbook.get_sample_data("grace_hopper.jpg") as handle:
-            encoded = np.frombuffer(handle.read(), np.uint8)
+        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+        encoded = np.fromfile(path, np.uint8)
         image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
     else:
         raise ValueError(f"unknown sample {name!r}; choose from {SAMPLE_NAMES}")
@@ -201,10 +201,10 @@ def skin_mask(bgr: np.ndarray, face: int | None = None) -> np.ndarray:
 
     points = landmarks.detect(bgr, face).points[:, :2]
     mask = np.zeros(bgr.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(points[list(regions.FACE_OVAL)]).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [np.round(points[list(regions.FACE_OVAL)]).astype(np.int32)], (255,))
     for part in (*regions.EYES, regions.LIPS_OUTER, regions.RIGHT_BROW, regions.LEFT_BROW):
         hull = cv2.convexHull(np.round(points[list(part)]).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, 0)
+        cv2.fillConvexPoly(mask, hull, (0,))
     face_width = float(np.ptp(points[:, 0]))
     sigma = max(1.0, face_width / 60)
     return cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), sigma)
@@ -260,7 +260,7 @@ def paste_white_card(
     centre_y = min(y1 - 0.15 * face_height, height - card_height / 2 - 2)
     corners = cv2.boxPoints(((centre_x, centre_y), (card_width, card_height), 4.0))
     mask = np.zeros((height, width), np.uint8)
-    cv2.fillConvexPoly(mask, np.round(corners).astype(np.int32), 255)
+    cv2.fillConvexPoly(mask, np.round(corners).astype(np.int32), (255,))
     rows = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
     shading = level * (1 + 0.03 * rows) * np.ones((1, width), np.float32)
     rng = np.random.default_rng(0)

@@ -87,7 +87,7 @@ def _import_mediapipe_solutions() -> types.ModuleType:
     for name in deferred:
         sys.modules[name] = _DeferredModule(name)
     if len(deferred) == 2:  # ``import matplotlib.pyplot as plt`` reads the parent's attribute
-        sys.modules["matplotlib"].pyplot = sys.modules["matplotlib.pyplot"]
+        vars(sys.modules["matplotlib"])["pyplot"] = sys.modules["matplotlib.pyplot"]
     try:
         from mediapipe.python import solutions
     finally:

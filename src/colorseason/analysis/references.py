@@ -251,16 +251,16 @@ def eye_openness(points: np.ndarray) -> float:
     """Lid gap over eye width, the more open of the two eyes."""
 
     def ratio(top: int, bottom: int, outer: int, inner: int) -> float:
-        gap = np.linalg.norm(points[top, :2] - points[bottom, :2])
-        return float(gap / max(np.linalg.norm(points[outer, :2] - points[inner, :2]), 1e-6))
+        gap = float(np.linalg.norm(points[top, :2] - points[bottom, :2]))
+        return gap / max(float(np.linalg.norm(points[outer, :2] - points[inner, :2])), 1e-6)
 
     return max(ratio(159, 145, 33, 133), ratio(386, 374, 263, 362))
 
 
 def mouth_openness(points: np.ndarray) -> float:
     """Inner lip gap over mouth width."""
-    gap = np.linalg.norm(points[13, :2] - points[14, :2])
-    return float(gap / max(np.linalg.norm(points[78, :2] - points[308, :2]), 1e-6))
+    gap = float(np.linalg.norm(points[13, :2] - points[14, :2]))
+    return gap / max(float(np.linalg.norm(points[78, :2] - points[308, :2])), 1e-6)
 
 
 @dataclass(frozen=True)

@@ -152,16 +152,16 @@ def surface_colour(bgr_pixels: np.ndarray, low: float = 15, high: float = 90) ->
 
 def _polygon(mask: np.ndarray, points: np.ndarray, origin: np.ndarray, value: int = 255) -> None:
     hull = cv2.convexHull(np.round(points - origin).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, value)
+    cv2.fillConvexPoly(mask, hull, (value,))
 
 
 def _ring(mask: np.ndarray, points: np.ndarray, origin: np.ndarray, value: int = 255) -> None:
     """Fill a non-convex outline given in order (eye openings, lips)."""
-    cv2.fillPoly(mask, [np.round(points - origin).astype(np.int32)], value)
+    cv2.fillPoly(mask, [np.round(points - origin).astype(np.int32)], (value,))
 
 
 def _disc(mask: np.ndarray, centre: np.ndarray, radius: float, value: int = 255) -> None:
-    cv2.circle(mask, np.round(centre).astype(int).tolist(), max(1, round(radius)), value, -1)
+    cv2.circle(mask, np.round(centre).astype(int).tolist(), max(1, round(radius)), (value,), -1)
 
 
 def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
@@ -203,7 +203,9 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
         _disc(ring, centre, radius * 0.4, 0)
         iris_rings |= ring
     iris = iris_rings & eyes
-    sclera = cv2.erode(eyes, np.ones((3, 3), np.uint8)) & ~iris_discs
+    sclera = cv2.bitwise_and(
+        cv2.erode(eyes, np.ones((3, 3), np.uint8)), cv2.bitwise_not(iris_discs)
+    )
 
     lips = np.zeros(shape, np.uint8)
     _ring(lips, points[list(LIPS_OUTER)], origin)
@@ -274,13 +276,13 @@ def _surround(
     origin = np.array([sx0, sy0], np.float32)
     head = np.zeros(small.shape[:2], np.uint8)
     for outline in head_outlines:
-        cv2.fillPoly(head, [np.round((outline - origin) * shrink).astype(np.int32)], 255)
+        cv2.fillPoly(head, [np.round((outline - origin) * shrink).astype(np.int32)], (255,))
     fx0, fy0, fx1, fy1 = ((v - o) * shrink for v, o in zip(face_box, (sx0, sy0) * 2, strict=True))
     # Hair and a beard reach beyond the hair band: an ellipse round the face.
     hair = head.copy()
     centre = (round((fx0 + fx1) / 2), round((fy0 + fy1) / 2 - 0.1 * (fy1 - fy0)))
     cv2.ellipse(
-        hair, centre, (round(0.8 * (fx1 - fx0)), round(0.8 * (fy1 - fy0))), 0, 0, 360, 255, -1
+        hair, centre, (round(0.8 * (fx1 - fx0)), round(0.8 * (fy1 - fy0))), 0, 0, 360, (255,), -1
     )
     small_head, small_hair = head > 0, hair > 0
     rgb = bgr8_to_linear_rgb(small)
