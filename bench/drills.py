@@ -101,13 +101,11 @@ class Stack:
 @contextmanager
 def stack(workdir: Path) -> Iterator[Stack]:
     """Private servers and `colorseason up --port 0` on them."""
-    from colorseason.local.servers import PostgresServer, RedisServer
+    from colorseason.local.servers import PostgresServer, RedisServer, start_up
 
-    workdir.mkdir(parents=True, exist_ok=True)
     photos = RedisServer(persistent=False).start()
     jobs = RedisServer(persistent=True).start()
     postgres = PostgresServer().start()
-    urls_file = workdir / "urls.json"
     env = {
         **os.environ,
         "REDIS_URL": photos.url,
@@ -115,29 +113,14 @@ def stack(workdir: Path) -> Iterator[Stack]:
         "DATABASE_URL": postgres.url,
         "LOG_LEVEL": "WARNING",
     }
-    log = (workdir / "up.log").open("wb")
-    command = [
-        sys.executable,
-        "-m",
-        "colorseason.cli",
-        "up",
-        "--port",
-        "0",
-        "--urls",
-        str(urls_file),
-    ]
-    up = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 300
-        while not urls_file.exists():
-            if up.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"colorseason up did not start; see {workdir / 'up.log'}")
-            time.sleep(0.2)
-        yield Stack(json.loads(urls_file.read_text()), photos, jobs, postgres, env)
+        up, urls = start_up(workdir, env)
+        try:
+            yield Stack(urls, photos, jobs, postgres, env)
+        finally:
+            up.send_signal(signal.SIGTERM)
+            up.wait(timeout=90)
     finally:
-        up.send_signal(signal.SIGTERM)
-        up.wait(timeout=90)
-        log.close()
         for server in (photos, jobs, postgres):
             server.close()
 

@@ -34,7 +34,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -92,24 +91,12 @@ def _function_of(cmdline: list[str]) -> str | None:
 @contextmanager
 def running_system(workdir: Path) -> Iterator[System]:
     """`colorseason up --port 0 --urls FILE`, stopped with SIGTERM when the block ends."""
-    urls_file, log = workdir / "urls.json", workdir / "up.log"
+    from colorseason.local.servers import start_up
+
     env = {**os.environ, "LOG_LEVEL": "WARNING", "DATABASE_SCHEMA": "fuzz_" + uuid.uuid4().hex[:8]}
-    command = [sys.executable, "-m", "colorseason.cli", "up", "--port", "0"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*command, "--urls", str(urls_file)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process, urls = start_up(workdir, env)
     try:
-        deadline = time.monotonic() + 300
-        while not urls_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"colorseason up did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        yield System(json.loads(urls_file.read_text()), log, process)
+        yield System(urls, workdir / "up.log", process)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,6 +24,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
+from colorseason.local.servers import start_up
 from support import DATABASE_URL, REDIS_URL
 
 START_TIMEOUT_SECONDS = 300.0
@@ -79,9 +79,7 @@ def running_stack(
     embedded server); ``args`` are more options for `up`. Results go to a PostgreSQL schema of
     their own, dropped afterwards, so runs never collide.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
-    urls_file = workdir / "urls.json"
-    log = workdir / "up.log"
+    urls_file, log = workdir / "urls.json", workdir / "up.log"
     schema = f"e2e_{uuid.uuid4().hex[:12]}"
     environment = {
         **os.environ,
@@ -94,27 +92,11 @@ def running_stack(
             environment.pop(name, None)
         else:
             environment[name] = value
-    command = [sys.executable, "-m", "colorseason.cli", "up", "--port", "0"]
-    command += ["--urls", str(urls_file), *args]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process, urls = start_up(workdir, environment, args, timeout=START_TIMEOUT_SECONDS)
     tree: list[psutil.Process] = []
     try:
-        wait_for(
-            lambda: urls_file.exists() or process.poll() is not None,
-            START_TIMEOUT_SECONDS,
-            what="colorseason up to write its URLs",
-        )
-        if process.poll() is not None:
-            raise AssertionError(f"colorseason up exited {process.returncode}:\n{log.read_text()}")
         tree = psutil.Process(process.pid).children(recursive=True)
-        yield Stack(json.loads(urls_file.read_text()), log, process)
+        yield Stack(urls, log, process)
     finally:
         _stop(process, tree, log)
         if "DATABASE_URL" in environment:

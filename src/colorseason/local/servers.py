@@ -5,17 +5,21 @@ shared servers, so they start their own: a ``redis-server`` (the binary redislit
 loopback port, in the foreground as a child process, with or without an append-only file; and a
 PostgreSQL through pgserver in a temporary directory. Both keep their data directory across
 :meth:`stop` / :meth:`start`, as a restarted production server would, and remove it on
-:meth:`close`.
+:meth:`close`. :func:`start_up` starts the whole local stack on them (or on any servers) the way a
+script would, for the end-to-end tests, the drills and the fuzzer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +113,34 @@ class PostgresServer:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_up(
+    workdir: Path, env: Mapping[str, str], args: Sequence[str] = (), timeout: float = 300.0
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """`colorseason up --port 0 --urls FILE` in a session of its own, as a script would start it.
+
+    Its output goes to ``workdir/up.log``; returns the process and the URLs it wrote once it is
+    ready. Stopping it (SIGTERM) is the caller's: the end-to-end tests check how it stops.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    urls_file, log = workdir / "urls.json", workdir / "up.log"
+    command = [sys.executable, "-m", "colorseason.cli", "up", "--port", "0"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*command, "--urls", str(urls_file), *args],
+            env=dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while not urls_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"colorseason up did not start (exit {process.returncode}):\n{tail}")
+        time.sleep(0.2)
+    return process, json.loads(urls_file.read_text())
