@@ -316,10 +316,7 @@ def _measured(result: Mapping[str, Any], lang: str) -> str:
         )
     summary = i18n.light_summary(dict(result), lang)
     light = f'<p class="light">{escape(summary)}</p>' if summary else ""
-    return (
-        f'<section class="block"><h3>{escape(i18n.text("measured", lang))}</h3>'
-        f'<div class="measured">{"".join(figures)}</div>{light}</section>'
-    )
+    return _block("measured", lang, f'<div class="measured">{"".join(figures)}</div>{light}')
 
 
 def _dimensions(dimensions: Mapping[str, Any], lang: str) -> str:
@@ -337,10 +334,7 @@ def _dimensions(dimensions: Mapping[str, Any], lang: str) -> str:
             f'</span></div><div class="poles"><span>{escape(low)}</span><span>{value:+.2f}</span>'
             f"<span>{escape(high)}</span></div></div></div>"
         )
-    return (
-        f'<section class="block"><h3>{escape(i18n.text("dimensions", lang))}</h3>'
-        f'<div class="dims">{"".join(rows)}</div></section>'
-    )
+    return _block("dimensions", lang, f'<div class="dims">{"".join(rows)}</div>')
 
 
 def _chart(result: Mapping[str, Any], lang: str) -> str:
@@ -365,10 +359,7 @@ def _chart(result: Mapping[str, Any], lang: str) -> str:
             f'<div class="family {family}"><h4>{escape(i18n.family_name(family, lang))}'
             f"<span>{_percent_label(families.get(family, 0))}</span></h4>{''.join(rows)}</div>"
         )
-    return (
-        f'<section class="block"><h3>{escape(i18n.text("probabilities", lang))}</h3>'
-        f'<div class="chart">{"".join(columns)}</div></section>'
-    )
+    return _block("probabilities", lang, f'<div class="chart">{"".join(columns)}</div>')
 
 
 def _chips(colours: Iterable[Any]) -> str:
@@ -401,10 +392,7 @@ def _palette(palette: Mapping[str, Any], lang: str) -> str:
             f'<div class="prow {key}"><span class="name">{escape(names[lang])}</span>'
             f'<div class="chips">{content}</div></div>'
         )
-    return (
-        f'<section class="block"><h3>{escape(i18n.text("palette", lang))}</h3>'
-        f'<div class="palette">{"".join(rows)}</div></section>'
-    )
+    return _block("palette", lang, f'<div class="palette">{"".join(rows)}</div>')
 
 
 def _quality(quality: Mapping[str, Any], lang: str) -> str:
@@ -418,7 +406,12 @@ def _quality(quality: Mapping[str, Any], lang: str) -> str:
         body = f'<ul class="issues">{items}</ul>'
     else:
         body = f'<p class="ok">{escape(i18n.text("no_issues", lang))}</p>'
-    return f'<section class="block"><h3>{escape(i18n.text("quality", lang))}</h3>{body}</section>'
+    return _block("quality", lang, body)
+
+
+def _block(title: str, lang: str, body: str) -> str:
+    """One section of the report card: its translated heading over ``body`` (already HTML)."""
+    return f'<section class="block"><h3>{escape(i18n.text(title, lang))}</h3>{body}</section>'
 
 
 def _meta(result: Mapping[str, Any], lang: str) -> str:

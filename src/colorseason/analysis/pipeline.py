@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import numpy as np
 
@@ -107,6 +107,15 @@ class PhotoEvidence:
     @property
     def quality_score(self) -> float:
         return quality.score(self.issues)
+
+
+class PhotoOptions(TypedDict, total=False):
+    """How one photo is measured: the keyword options of :func:`measure_photo`."""
+
+    face: int | None
+    correct_illumination: bool
+    max_bytes: int
+    max_pixels: int
 
 
 def measure_photo(
@@ -215,29 +224,17 @@ def photo_facts(evidence: PhotoEvidence) -> dict[str, Any]:
     }
 
 
-def analyze(
-    data: bytes,
-    *,
-    face: int | None = None,
-    correct_illumination: bool = True,
-    max_bytes: int = decode.MAX_BYTES,
-    max_pixels: int = decode.MAX_PIXELS,
-) -> dict[str, Any]:
+def analyze(data: bytes, **options: Unpack[PhotoOptions]) -> dict[str, Any]:
     """Diagnose the season of the face in ``data`` (JPEG, PNG or WebP bytes).
 
     Returns the result JSON (see docs/api.md); raises a ``ColorseasonError`` for a photo that
     cannot be analysed. ``face`` picks a face by its number (left to right from 0, as in the
     result's ``faces.boxes``); by default the largest is analysed. ``correct_illumination=False``
     takes the photo's colours as they are (benchmarks use it to show what the correction buys).
+    The options and their defaults are :func:`measure_photo`'s.
     """
     started = time.perf_counter()
-    evidence = measure_photo(
-        data,
-        face=face,
-        correct_illumination=correct_illumination,
-        max_bytes=max_bytes,
-        max_pixels=max_pixels,
-    )
+    evidence = measure_photo(data, **options)
     clock = _Stopwatch()
     clock.timings = dict(evidence.timings)
     probabilities, dimensions = clock.run(
