@@ -327,6 +327,56 @@ def test_accept_limits_the_types_a_function_takes() -> None:
         events.from_request(headers, body, accept=(events.COMPLETED,))
 
 
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("image/jpeg", "image/jpeg"),
+        ("Application/CloudEvents+JSON; charset=utf-8", "application/cloudevents+json"),
+        (" multipart/form-data ; boundary=x", "multipart/form-data"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_a_media_type_is_the_content_type_without_parameters(
+    content_type: str | None, expected: str
+) -> None:
+    assert events.media_type(content_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"ce-specversion": "1.0", "content-type": "application/json"}, True),  # binary
+        ({"Ce-Specversion": "1.0", "Content-Type": "image/jpeg"}, True),  # binary, a photo
+        ({"content-type": "application/cloudevents+json"}, True),  # structured
+        ({"Content-Type": "Application/CloudEvents+JSON; charset=utf-8"}, True),
+        ({"content-type": "application/cloudevents-batch+json"}, True),  # batched (then refused)
+        # Another event format: once only the broker's rule; analyze now answers it 400 too.
+        ({"content-type": "application/cloudevents+avro"}, True),
+        ({"content-type": "application/cloudevents"}, True),
+        # Once an event to the broker's prefix rule: not a media type of the binding.
+        ({"content-type": "application/cloudeventsx+json"}, False),
+        ({"content-type": "application/json"}, False),  # plain JSON, no ce-* headers
+        ({"content-type": "image/jpeg"}, False),  # an upload
+        ({"content-type": "multipart/form-data; boundary=x"}, False),
+        ({"ce-type": events.STARTED}, False),  # ce-* attributes without a specversion
+        ({}, False),
+    ],
+)
+def test_is_cloudevent_tells_events_in_any_mode_from_plain_bodies(
+    headers: dict[str, str], expected: bool
+) -> None:
+    assert events.is_cloudevent(headers) is expected
+
+
+def test_from_http_keeps_raw_data_as_it_came_and_refuses_what_is_no_event() -> None:
+    headers, body = events.to_response(events.started(JOB))
+    assert events.from_http(headers, body).data == {"job_id": JOB}
+    assert events.from_http(headers, body, raw_data=True).data == body
+    with pytest.raises(InvalidEventError, match="malformed CloudEvent"):
+        events.from_http({"content-type": "application/cloudevents+json"}, b"{not json")
+
+
 def test_send_posts_binary_mode_events_to_the_sink(clean_sink: Sink) -> None:
     events.send(events.started(JOB), clean_sink.url)
     [received] = clean_sink.received

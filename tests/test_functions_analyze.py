@@ -334,6 +334,16 @@ def test_malformed_cloudevents_are_400(analyze, body: bytes) -> None:
     assert response.status_code == 400 and response.get_json()["code"] == "invalid_event"
 
 
+@pytest.mark.parametrize(
+    "content_type", ["application/cloudevents+avro", "application/cloudevents-batch+json"]
+)
+def test_events_in_a_mode_or_format_analyze_does_not_read_are_400_not_uploads(
+    analyze, content_type: str
+) -> None:
+    response = analyze.post("/", data=b"\x00\x01", content_type=content_type)
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_event"
+
+
 def test_schema_invalid_and_foreign_events_are_400(analyze) -> None:
     job_id = events.new_job_id()
     invalid = CloudEvent(

@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from cloudevents.http import CloudEvent
 from flask import Request, Response
 
 from colorseason import events, results, web
@@ -70,7 +69,7 @@ def delete_result(request: Request, job_id: str) -> Response:
     return web.empty_response(204)
 
 
-def _purge_before(event: CloudEvent) -> datetime | None:
+def _purge_before(event: events.CloudEvent) -> datetime | None:
     before = (event.data or {}).get("before")
     if not before:
         return None

@@ -18,6 +18,11 @@ else builds ``ce-*`` headers. Events are CloudEvents 1.0 through the ``cloudeven
 
 Replies to a Broker delivery are binary-mode events (:func:`to_response`); events we originate are
 POSTed to ``K_SINK`` in binary mode (:func:`send`).
+
+This is also the only module that imports the SDK: the rest of the project names
+:class:`CloudEvent` from here and reads HTTP messages with :func:`from_http`, so a move to another
+SDK version touches this file alone. The media types of the HTTP binding, and how a Content-Type
+is read (:func:`media_type`), live here too.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from typing import Any
 import jsonschema
 from cloudevents import exceptions as ce_errors
 from cloudevents.conversion import to_binary
-from cloudevents.http import CloudEvent, from_http
+from cloudevents.http import CloudEvent as CloudEvent  # re-exported: the project's one import
+from cloudevents.http import from_http as _sdk_from_http
 
 from colorseason.errors import BrokerUnavailableError, CorruptImageError, InvalidEventError
 
@@ -77,6 +83,8 @@ IMAGE_CONTENT_TYPES: frozenset[str] = frozenset({"image/jpeg", "image/png", "ima
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+# The HTTP binding's structured and batched modes, in any event format (``+json``, ``+avro``, …).
+_CLOUDEVENTS_MEDIA_TYPES = ("application/cloudevents", "application/cloudevents-batch")
 
 SINK_TIMEOUT_SECONDS = 5.0
 """How long a POST to K_SINK may take; the Broker ingress answers in milliseconds when healthy."""
@@ -139,14 +147,25 @@ def parse_job_id(value: object) -> str | None:
     return value.replace("-", "").lower()
 
 
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type value, without its parameters and in lower case (``""``
+    for none): ``"Image/JPEG; q=1"`` → ``"image/jpeg"``."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
+
+
 def is_cloudevent(headers: Mapping[str, str]) -> bool:
-    """Whether an HTTP request carries a CloudEvent (binary or structured mode) or a plain body."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
-    return "ce-specversion" in lowered or content_type in {
-        STRUCTURED_CONTENT_TYPE,
-        BATCH_CONTENT_TYPE,
-    }
+    """Whether an HTTP request or response carries a CloudEvent: binary mode (a ``ce-specversion``
+    header) or structured or batched mode in any format (``application/cloudevents+json``,
+    ``application/cloudevents-batch+json``, ``+avro``, …). Anything else is a plain body (an
+    upload); a message that claims to be an event but is unreadable is :func:`from_http`'s 400.
+    """
+    lowered = _lowered(headers)
+    kind = media_type(lowered.get("content-type"))
+    return "ce-specversion" in lowered or kind.split("+")[0] in _CLOUDEVENTS_MEDIA_TYPES
 
 
 def make_event(
@@ -285,7 +304,7 @@ def photos_of(event: CloudEvent) -> list[Photo]:
     decoded, claim-checked ones by key. Raises :class:`CorruptImageError` for an inline photo
     that is not base64 (the job fails: no retry can mend it)."""
     if is_inline_image(event):
-        return [Photo(image=bytes(event.data), content_type=_media_type(event))]
+        return [Photo(image=bytes(event.data), content_type=_data_media_type(event))]
     items = event.data.get("photos", [event.data])  # version 2, or version 1's one photo
     photos = []
     for number, item in enumerate(items):
@@ -312,11 +331,13 @@ def photos_of(event: CloudEvent) -> list[Photo]:
 def is_inline_image(event: CloudEvent) -> bool:
     """A ``requested`` event whose data is the photo itself: binary mode with an ``image/*``
     body, or structured mode with ``data_base64`` and an ``image/*`` datacontenttype."""
-    return isinstance(event.data, bytes | bytearray) and _media_type(event) in IMAGE_CONTENT_TYPES
+    return (
+        isinstance(event.data, bytes | bytearray) and _data_media_type(event) in IMAGE_CONTENT_TYPES
+    )
 
 
-def _media_type(event: CloudEvent) -> str:
-    return (event.get("datacontenttype") or "").split(";")[0].strip().lower()
+def _data_media_type(event: CloudEvent) -> str:
+    return media_type(event.get("datacontenttype"))
 
 
 def validate(
@@ -391,8 +412,7 @@ def _is_bulky(value: Any) -> bool:
 def _unmarshaller(headers: Mapping[str, str]):
     """Keep binary-mode image bodies as bytes; everything else must be JSON (or stays a string
     and then fails schema validation)."""
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if "ce-specversion" in headers and content_type.startswith("image/"):
+    if "ce-specversion" in headers and media_type(headers.get("content-type")).startswith("image/"):
         return lambda body: body
 
     def json_or_raw(body: str | bytes) -> Any:
@@ -404,6 +424,28 @@ def _unmarshaller(headers: Mapping[str, str]):
     return json_or_raw
 
 
+def _as_is(data: Any) -> Any:
+    return data
+
+
+def from_http(headers: Mapping[str, str], body: bytes, *, raw_data: bool = False) -> CloudEvent:
+    """The CloudEvent in an HTTP message (binary or structured mode) as the SDK reads it, not yet
+    checked against the contract; :class:`InvalidEventError` (400) when it is unreadable.
+
+    The data is JSON when it is, else left as it came (binary-mode photos stay bytes);
+    ``raw_data`` leaves all of it as it came (the local broker relays events untouched).
+    """
+    lowered = _lowered(headers)
+    unmarshaller = _as_is if raw_data else _unmarshaller(lowered)
+    try:
+        return _sdk_from_http(lowered, body, data_unmarshaller=unmarshaller)
+    except ce_errors.GenericException as exc:
+        raise InvalidEventError(f"malformed CloudEvent: {str(exc)[:300]}") from None
+    # Invalid UTF-8, a null attribute, a JSON array where the SDK wants an object, [[[[…
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        raise InvalidEventError("malformed CloudEvent: unreadable attributes or data") from None
+
+
 def from_request(
     headers: Mapping[str, str],
     body: bytes,
@@ -412,16 +454,9 @@ def from_request(
     check_data: bool = True,
 ) -> CloudEvent:
     """Parse a binary- or structured-mode CloudEvent from an HTTP request and validate it."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    if lowered.get("content-type", "").split(";")[0].strip().lower() == BATCH_CONTENT_TYPE:
+    if media_type(_lowered(headers).get("content-type")) == BATCH_CONTENT_TYPE:
         raise InvalidEventError("batched CloudEvents are not supported")
-    try:
-        event = from_http(lowered, body, data_unmarshaller=_unmarshaller(lowered))
-    except ce_errors.GenericException as exc:
-        raise InvalidEventError(f"malformed CloudEvent: {str(exc)[:300]}") from None
-    # Invalid UTF-8, a null attribute, a JSON array where the SDK wants an object, [[[[…
-    except (ValueError, TypeError, AttributeError, RecursionError):
-        raise InvalidEventError("malformed CloudEvent: unreadable attributes or data") from None
+    event = from_http(headers, body)
     for name in _STRING_ATTRIBUTES:
         value = event.get(name)
         if value is not None and not (isinstance(value, str) and value):

@@ -27,8 +27,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from cloudevents.http import CloudEvent
-
 from colorseason import events
 from colorseason.analysis import decode
 from colorseason.config import Settings
@@ -136,8 +134,8 @@ def _validate(photos: Sequence[bytes]) -> None:
 
 
 def process(
-    event: CloudEvent, *, claims: ClaimCheck, jobs: JobStore, settings: Settings
-) -> CloudEvent | None:
+    event: events.CloudEvent, *, claims: ClaimCheck, jobs: JobStore, settings: Settings
+) -> events.CloudEvent | None:
     """Run a validated ``requested`` event (either version); returns the reply event, or None for
     a redelivery.
 
@@ -181,7 +179,7 @@ def process(
 
 def _analyse(
     job_id: str, photos: list[bytes], faces: list[int | None], settings: Settings
-) -> CloudEvent:
+) -> events.CloudEvent:
     """Announce ``started``, diagnose the photos (:func:`diagnose`), and build the outcome
     event."""
     try:

@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import flask
 from flask import Request, Response
@@ -40,9 +40,6 @@ from colorseason.errors import (
     TooManyPhotosError,
     UnsupportedMediaTypeError,
 )
-
-if TYPE_CHECKING:
-    from cloudevents.http import CloudEvent
 
 log = logging.getLogger("colorseason.http")
 
@@ -73,7 +70,7 @@ def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> 
     return Response(b"", status=status, headers=headers)
 
 
-def event_response(event: CloudEvent) -> Response:
+def event_response(event: events.CloudEvent) -> Response:
     """A 200 whose body is ``event`` in binary mode: the reply a Broker re-publishes."""
     headers, payload = events.to_response(event)
     return Response(payload, status=200, headers=headers)
@@ -135,10 +132,6 @@ def _memory_stream(*_args: Any, **_kwargs: Any) -> io.BytesIO:
     return io.BytesIO()
 
 
-def media_type(request: Request) -> str:
-    return (request.mimetype or "").lower()
-
-
 Upload = tuple[bytes, str | None]
 """A photo as uploaded: its bytes and the type its sender declared (None: not one we take)."""
 
@@ -152,7 +145,7 @@ def read_images(request: Request, limit: int, total_limit: int, max_photos: int)
     ``too_many_photos`` otherwise. The declared type is a hint; the pipeline sniffs magic bytes
     and refuses a mismatch.
     """
-    kind = media_type(request)
+    kind = events.media_type(request.content_type)
     if kind in IMAGE_TYPES:
         uploads = [(read_body(request, limit), kind)]
     elif kind == "multipart/form-data":
@@ -188,7 +181,7 @@ def _image_part(part: FileStorage, limit: int) -> Upload:
     data = part.stream.getvalue() if isinstance(part.stream, io.BytesIO) else part.read()
     if len(data) > limit:
         raise PayloadTooLargeError(f"an `image` part is over the {limit}-byte limit of one photo")
-    declared = (part.mimetype or "").lower() or None
+    declared = events.media_type(part.content_type) or None
     if declared not in (*IMAGE_TYPES, "application/octet-stream", None):
         raise UnsupportedMediaTypeError(f"an `image` part is {declared}; send JPEG, PNG or WebP")
     return data, declared if declared in IMAGE_TYPES else None

@@ -18,14 +18,9 @@ Every change goes through :meth:`JobStore.advance`, so a job never moves backwar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from colorseason import events
 from colorseason.errors import DeliveryFailedError, ResultUnavailableError
 from colorseason.status.store import Job, JobState, JobStore
-
-if TYPE_CHECKING:
-    from cloudevents.http import CloudEvent
 
 STATE_OF: dict[str, JobState] = {
     events.REQUESTED: JobState.QUEUED,
@@ -40,7 +35,7 @@ ACCEPTED: tuple[str, ...] = tuple(STATE_OF)
 """The event types status takes, on ``POST /`` and as dead letters."""
 
 
-def record(jobs: JobStore, event: CloudEvent) -> Job:
+def record(jobs: JobStore, event: events.CloudEvent) -> Job:
     """Apply a validated lifecycle event; returns the job as stored afterwards."""
     data = event.data if isinstance(event.data, dict) else {}
     _, job = jobs.advance(
@@ -52,7 +47,7 @@ def record(jobs: JobStore, event: CloudEvent) -> Job:
     return job
 
 
-def record_dead_letter(jobs: JobStore, event: CloudEvent) -> None:
+def record_dead_letter(jobs: JobStore, event: events.CloudEvent) -> None:
     """Apply an event the broker could not deliver (type and subject validated, data not yet)."""
     kind = event["type"]
     reason = event.get("knativeerrorcode")

@@ -20,8 +20,9 @@ from http.client import HTTPConnection, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit
 
+from colorseason import events
 from colorseason.errors import InvalidEventError
-from colorseason.local.broker.cloudevent import Event, is_cloudevent, parse_event
+from colorseason.local.broker.cloudevent import Event, parse_event
 from colorseason.local.broker.topology import Delivery, Topology, Trigger
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ class Broker:
     @staticmethod
     def _reply(response: _Response) -> Event | None:
         """The CloudEvent in a 2xx reply; None when empty; InvalidEventError when it is not one."""
-        if is_cloudevent(response.headers):
+        if events.is_cloudevent(response.headers):
             return parse_event(response.headers, response.body)
         if response.body.strip():
             raise InvalidEventError(
