@@ -48,12 +48,12 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from colorseason.analysis.formats import IMAGE_MEDIA_TYPES, MAX_IMAGE_BYTES
 from functions import machine  # bench/functions.py
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 FUNCTIONS = ("analyze", "status", "results")
-HUGE_BYTES = 16 * 1024 * 1024  # over MAX_UPLOAD_BYTES (15 MiB)
+HUGE_BYTES = MAX_IMAGE_BYTES + 1024 * 1024  # over the default MAX_UPLOAD_BYTES
 CONTENT_TYPES = (
     "text/plain", "application/cloudevents-batch+json", "image/jpeg", "multipart/form-data",
     "application/cloudevents+json; charset=latin-1", "",
@@ -112,7 +112,7 @@ def base_photos() -> list[tuple[str, bytes]]:
     photos = []
     for name in SAMPLE_NAMES:
         for image in (sample_bgr(name), downscale(sample_bgr(name), 0.6)):
-            for fmt, media_type in zip((".jpg", ".png", ".webp"), IMAGE_TYPES, strict=True):
+            for fmt, media_type in zip((".jpg", ".png", ".webp"), IMAGE_MEDIA_TYPES, strict=True):
                 photos.append((media_type, encode(image, fmt)))
     return photos
 
@@ -184,7 +184,9 @@ def photo_requests(count: int, seed: int) -> Iterator[tuple[str, str, str, bytes
         mutation = names[index % len(names)]
         media_type, data = rng.choice(photos)
         body = MUTATIONS[mutation](rng, data, photos)
-        declared = media_type if rng.random() < 0.8 else rng.choice((*IMAGE_TYPES, "image/gif"))
+        declared = (
+            media_type if rng.random() < 0.8 else rng.choice((*IMAGE_MEDIA_TYPES, "image/gif"))
+        )
         path = "/" if index % 2 == 0 else "/jobs"
         if rng.random() < 0.15:
             boundary = uuid.uuid4().hex

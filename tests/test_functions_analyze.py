@@ -13,6 +13,7 @@ import redis
 from cloudevents.http import CloudEvent
 
 from colorseason import events
+from colorseason.analysis.formats import MAX_IMAGE_BYTES
 from colorseason.analysis.person import MAX_PHOTOS
 from colorseason.config import Settings
 from colorseason.local import embedded
@@ -96,6 +97,22 @@ def test_oversize_body_is_413(load_function, photo: bytes) -> None:
         assert response.status_code == 413 and response.get_json()["code"] == "payload_too_large"
     form = {"image": (io.BytesIO(photo), "a.jpg", "image/jpeg")}
     assert analyze.post("/", data=form, content_type="multipart/form-data").status_code == 413
+
+
+def test_the_decoder_takes_every_photo_the_upload_limit_takes(load_function, photo: bytes) -> None:
+    """One limit: a photo over the default limit (the CLI's) that MAX_UPLOAD_BYTES lets in is
+    diagnosed and queued, never refused by the decoder as image_too_large."""
+    padded = photo + bytes(2 * MAX_IMAGE_BYTES)  # a JPEG may carry anything after its end
+    analyze = load_function("analyze", MAX_UPLOAD_BYTES=str(len(padded)))
+    response = analyze.post("/", data=padded, content_type="image/jpeg")
+    assert response.status_code == 200, response.get_json()
+    queued = analyze.post("/jobs", data=padded, content_type="image/jpeg")
+    assert queued.status_code == 202, queued.get_json()
+    redis.Redis.from_url(REDIS_URL).delete(ClaimCheck.key(queued.get_json()["job_id"]))
+    default = load_function("analyze")
+    for path in ("/", "/jobs"):
+        refused = default.post(path, data=padded, content_type="image/jpeg")
+        assert refused.get_json()["code"] == "payload_too_large", path
 
 
 def test_oversize_chunked_bodies_are_413_not_truncated(load_function, photo: bytes) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from colorseason.analysis.formats import IMAGE_MEDIA_TYPES
 from local_stack import Stack, running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +68,17 @@ def test_every_reference_resolves_within_the_repository(name: str) -> None:
             _pointer(_load(file), fragment)  # raises KeyError when the fragment is missing
             pending.append(file)
     assert len(seen) > 1 or name != "analyze"  # analyze reaches the event schemas
+
+
+def test_the_documents_and_the_page_name_the_image_types_the_service_takes() -> None:
+    analyze = _load(ROOT / "docs" / "openapi" / "analyze.yaml")
+    for path in ("/", "/jobs"):
+        content = analyze["paths"][path]["post"]["requestBody"]["content"]
+        assert [kind for kind in content if kind.startswith("image/")] == list(IMAGE_MEDIA_TYPES)
+    inline = analyze["components"]["schemas"]["RequestedEvent"]["oneOf"][-1]
+    assert inline["properties"]["datacontenttype"]["enum"] == list(IMAGE_MEDIA_TYPES)
+    page = (ROOT / "src" / "colorseason" / "web_ui" / "index.html").read_text("utf-8")
+    assert f'accept="{",".join(IMAGE_MEDIA_TYPES)}"' in page
 
 
 @pytest.fixture(scope="module")

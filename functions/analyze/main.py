@@ -60,7 +60,7 @@ def analyze_or_process(request: Request) -> Response:
         return web.empty_response(202) if reply is None else web.event_response(reply)
     html = web.wants_html(request)
     photos = [image for image, _ in _uploads(request)]
-    result = jobs.diagnose(photos, [face] * len(photos))
+    result = jobs.diagnose(photos, [face] * len(photos), max_bytes=settings.max_upload_bytes)
     if html:
         from colorseason import report
 

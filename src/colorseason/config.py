@@ -47,6 +47,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from colorseason.analysis.formats import MAX_IMAGE_BYTES
+
 # The total limit's default makes room for analysis.person.MAX_PHOTOS photos of the largest size.
 _PHOTOS_PER_BODY = 5
 
@@ -79,7 +81,7 @@ class Settings:
     k_sink: str | None = None
     status_public_url: str | None = None
     results_public_url: str | None = None
-    max_upload_bytes: int = 15 * 1024 * 1024
+    max_upload_bytes: int = MAX_IMAGE_BYTES
     max_upload_total_bytes: int = _PHOTOS_PER_BODY * max_upload_bytes
     claim_check_ttl_seconds: int = 600
     claim_lease_seconds: int = 10

@@ -47,6 +47,7 @@ from cloudevents.conversion import to_binary
 from cloudevents.http import CloudEvent as CloudEvent  # re-exported: the project's one import
 from cloudevents.http import from_http as _sdk_from_http
 
+from colorseason.analysis.formats import IMAGE_MEDIA_TYPES
 from colorseason.errors import BrokerUnavailableError, CorruptImageError, InvalidEventError
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,6 @@ REQUESTED_V2_SCHEMA = "analysis-requested-v2.json"
 by its ``dataschema``. Any other ``requested`` is version 1 (one photo), the form older producers
 send and analyze still sends for a one-photo job, so that a revision rolling out beside an older
 one never hands it an event it would refuse."""
-
-IMAGE_CONTENT_TYPES: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
@@ -332,7 +331,7 @@ def is_inline_image(event: CloudEvent) -> bool:
     """A ``requested`` event whose data is the photo itself: binary mode with an ``image/*``
     body, or structured mode with ``data_base64`` and an ``image/*`` datacontenttype."""
     return (
-        isinstance(event.data, bytes | bytearray) and _data_media_type(event) in IMAGE_CONTENT_TYPES
+        isinstance(event.data, bytes | bytearray) and _data_media_type(event) in IMAGE_MEDIA_TYPES
     )
 
 

@@ -63,15 +63,18 @@ def result_url(base: str, job_id: str) -> str:
     return f"{base.rstrip('/')}/results/{job_id}"
 
 
-def diagnose(photos: Sequence[bytes], faces: Sequence[int | None]) -> dict[str, Any]:
+def diagnose(
+    photos: Sequence[bytes], faces: Sequence[int | None], *, max_bytes: int
+) -> dict[str, Any]:
     """The diagnosis of analyze's sync and event paths alike: one photo alone, exactly as
     ``analysis.analyze`` gives it, or several of one person together (``analyze_person``);
-    ``faces`` has a face number (None: the largest) per photo."""
+    ``faces`` has a face number (None: the largest) per photo, and a photo may have ``max_bytes``
+    (``MAX_UPLOAD_BYTES``: the decoder takes what the HTTP edge took)."""
     from colorseason import analysis  # heavy: loaded only where photos are diagnosed
 
     if len(photos) == 1:
-        return analysis.analyze(photos[0], face=faces[0])
-    return analysis.analyze_person(photos, faces=faces)
+        return analysis.analyze(photos[0], face=faces[0], max_bytes=max_bytes)
+    return analysis.analyze_person(photos, faces=faces, max_bytes=max_bytes)
 
 
 def submit(
@@ -92,7 +95,7 @@ def submit(
     :class:`StoreUnavailableError` or :class:`BrokerUnavailableError` (503) when the job cannot be
     announced; nothing is left behind then (neither photos nor job).
     """
-    _validate([image for image, _ in uploads])
+    _validate([image for image, _ in uploads], settings.max_upload_bytes)
     job_id = events.new_job_id()
     ticket = Ticket(job_id, status_url(status_base, job_id), result_url(results_base, job_id))
     jobs.advance(job_id, JobState.QUEUED, result_url=ticket.result_url)
@@ -120,13 +123,13 @@ def submit(
     return ticket
 
 
-def _validate(photos: Sequence[bytes]) -> None:
+def _validate(photos: Sequence[bytes], max_bytes: int) -> None:
     """``decode.validate`` for each photo; raises the first photo's error when none passes (of
     several, the pipeline reports those that fail beside the others' diagnosis)."""
     errors = []
     for image in photos:
         try:
-            decode.validate(image)
+            decode.validate(image, max_bytes=max_bytes)
         except ColorseasonError as error:
             errors.append(error)
     if len(errors) == len(photos):
@@ -188,7 +191,7 @@ def _analyse(
         # Only a progress hint: the reply still carries the outcome, so carry on.
         log.warning("started event not sent", extra={"job_id": job_id})
     try:
-        result = diagnose(photos, faces)
+        result = diagnose(photos, faces, max_bytes=settings.max_upload_bytes)
     except ColorseasonError as error:
         log.info("job failed", extra={"job_id": job_id, "code": error.code})
         return events.failed(job_id, error.code, error.message)

@@ -29,6 +29,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.routing import Map, Rule
 
 from colorseason import events
+from colorseason.analysis.formats import FORMAT_NAMES, IMAGE_MEDIA_TYPES
 from colorseason.config import Settings
 from colorseason.errors import (
     BadRequestError,
@@ -44,7 +45,6 @@ from colorseason.errors import (
 log = logging.getLogger("colorseason.http")
 
 PROBLEM_TYPE_BASE = "https://colorseason.dev/problems/"
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 _EXPOSED_HEADERS = "Location, ETag, Retry-After, Preference-Applied"
 _ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, If-None-Match, Prefer"
 _WAIT_PREFERENCE = re.compile(r"^\s*wait\s*=\s*\"?(\d{1,9})\"?\s*$", re.IGNORECASE)
@@ -146,7 +146,7 @@ def read_images(request: Request, limit: int, total_limit: int, max_photos: int)
     and refuses a mismatch.
     """
     kind = events.media_type(request.content_type)
-    if kind in IMAGE_TYPES:
+    if kind in IMAGE_MEDIA_TYPES:
         uploads = [(read_body(request, limit), kind)]
     elif kind == "multipart/form-data":
         _refuse_declared_oversize(request, total_limit)
@@ -168,7 +168,7 @@ def read_images(request: Request, limit: int, total_limit: int, max_photos: int)
         uploads = [_image_part(part, limit) for part in parts]
     else:
         raise UnsupportedMediaTypeError(
-            f"send JPEG, PNG or WebP as image/* or multipart/form-data, not {kind or 'nothing'}"
+            f"send {FORMAT_NAMES} as image/* or multipart/form-data, not {kind or 'nothing'}"
         )
     for number, (data, _) in enumerate(uploads, 1):
         if not data:
@@ -182,9 +182,9 @@ def _image_part(part: FileStorage, limit: int) -> Upload:
     if len(data) > limit:
         raise PayloadTooLargeError(f"an `image` part is over the {limit}-byte limit of one photo")
     declared = events.media_type(part.content_type) or None
-    if declared not in (*IMAGE_TYPES, "application/octet-stream", None):
-        raise UnsupportedMediaTypeError(f"an `image` part is {declared}; send JPEG, PNG or WebP")
-    return data, declared if declared in IMAGE_TYPES else None
+    if declared not in (*IMAGE_MEDIA_TYPES, "application/octet-stream", None):
+        raise UnsupportedMediaTypeError(f"an `image` part is {declared}; send {FORMAT_NAMES}")
+    return data, declared if declared in IMAGE_MEDIA_TYPES else None
 
 
 def wait_preference(request: Request, limit: int) -> int | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from colorseason.analysis.formats import FORMAT_NAMES, MAX_IMAGE_BYTES
 from colorseason.errors import (
     CorruptImageError,
     ImageTooLargeError,
@@ -23,7 +24,6 @@ from colorseason.errors import (
     UnsupportedMediaTypeError,
 )
 
-MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 64
 MAX_ASPECT = 8  # panoramas and strips hold no analysable face, and would shrink to nothing
@@ -77,12 +77,12 @@ def sniff_format(data: bytes) -> str:
         return "webp"
     if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypavif"):
         raise UnsupportedMediaTypeError(
-            "HEIC/AVIF photos are not supported; export the photo as JPEG, PNG or WebP."
+            f"HEIC/AVIF photos are not supported; export the photo as {FORMAT_NAMES}."
         )
     for magic, name in _OTHER_FORMATS.items():
         if data.startswith(magic):
-            raise UnsupportedMediaTypeError(f"{name} is not supported; send JPEG, PNG or WebP.")
-    raise UnsupportedMediaTypeError("Not a JPEG, PNG or WebP image.")
+            raise UnsupportedMediaTypeError(f"{name} is not supported; send {FORMAT_NAMES}.")
+    raise UnsupportedMediaTypeError(f"Not a {FORMAT_NAMES} image.")
 
 
 def header_size(data: bytes, fmt: str) -> tuple[int, int]:
@@ -191,7 +191,7 @@ def decode_reduced(data: bytes, fmt: str, factor: int) -> np.ndarray:
 
 
 def validate(
-    data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+    data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_PIXELS
 ) -> ImageHeader:
     """The checks that need no decoding (size, magic bytes, header dimensions and their limits).
 
@@ -224,7 +224,7 @@ def validate(
 def decode_image(
     data: bytes,
     *,
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int = MAX_IMAGE_BYTES,
     max_pixels: int = MAX_PIXELS,
 ) -> DecodedImage:
     """Validate and decode ``data`` into the working copy, or raise a ``ColorseasonError``."""

@@ -28,6 +28,7 @@ import numpy as np
 from colorseason.analysis import decode, model, pipeline
 from colorseason.analysis.colorspace import chroma_hue, lab_to_linear_rgb, linear_rgb_to_lab
 from colorseason.analysis.features import Measurements
+from colorseason.analysis.formats import MAX_IMAGE_BYTES
 from colorseason.errors import BadRequestError, ColorseasonError
 
 MAX_PHOTOS = 5
@@ -159,7 +160,7 @@ def analyze_person(
     *,
     faces: Sequence[int | None] | None = None,
     correct_illumination: bool = True,
-    max_bytes: int = decode.MAX_BYTES,
+    max_bytes: int = MAX_IMAGE_BYTES,
     max_pixels: int = decode.MAX_PIXELS,
 ) -> dict[str, Any]:
     """One diagnosis from 1 to ``MAX_PHOTOS`` photos of one person (docs/api.md).

@@ -19,6 +19,7 @@ import numpy as np
 
 from colorseason.analysis import decode, features, illumination, landmarks, model, quality, regions
 from colorseason.analysis.colorspace import lab_to_hex
+from colorseason.analysis.formats import MAX_IMAGE_BYTES
 from colorseason.analysis.palette import palette_for
 from colorseason.analysis.seasons import FAMILIES, SEASONS
 from colorseason.errors import FaceHiddenError, FaceTooSmallError
@@ -123,7 +124,7 @@ def measure_photo(
     *,
     face: int | None = None,
     correct_illumination: bool = True,
-    max_bytes: int = decode.MAX_BYTES,
+    max_bytes: int = MAX_IMAGE_BYTES,
     max_pixels: int = decode.MAX_PIXELS,
 ) -> PhotoEvidence:
     """Decode ``data``, find the face, judge the light and measure the colours (see
