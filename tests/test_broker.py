@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -28,7 +29,9 @@ from colorseason.local.broker import (
     parse_duration,
     parse_event,
 )
-from colorseason.local.serving import serving
+from colorseason.local.servers import free_port
+from colorseason.local.serving import host_port, local_url, serving
+from colorseason.local.webpage import WebPageServer
 from local_stack import wait_for
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -392,6 +395,62 @@ def test_ingress_paths_and_methods(ingress: BrokerIngress) -> None:
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(request, timeout=10)
     assert raised.value.code == 405
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8080"),
+        ("0.0.0.0", "http://127.0.0.1:8080"),
+        ("", "http://127.0.0.1:8080"),
+        ("localhost", "http://localhost:8080"),
+        ("::", "http://[::1]:8080"),  # an IPv6-only wildcard never answers on 127.0.0.1
+        ("[::]", "http://[::1]:8080"),
+        ("::1", "http://[::1]:8080"),
+        ("[::1]", "http://[::1]:8080"),  # as a URL writes it: never bracketed twice
+        ("fe80::1", "http://[fe80::1]:8080"),
+    ],
+)
+def test_local_urls_reach_a_bind_through_the_loopback_of_its_family(host: str, url: str) -> None:
+    assert local_url(host, 8080) == url
+
+
+@pytest.mark.parametrize(
+    ("host", "bind"),
+    [("0.0.0.0", "0.0.0.0:80"), ("localhost", "localhost:80"), ("::", "[::]:80"),
+     ("::1", "[::1]:80"), ("[::1]", "[::1]:80")],
+)  # fmt: skip
+def test_gunicorn_binds_the_host_as_given_with_ipv6_in_brackets(host: str, bind: str) -> None:
+    assert host_port(host, 80) == bind
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+@pytest.mark.parametrize("host", ["::1", "[::1]", "::", "127.0.0.1", "0.0.0.0"])
+def test_the_local_servers_listen_on_either_family_at_the_urls_they_hand_out(
+    subscriber: Subscriber, host: str
+) -> None:
+    topology = load_topology(yaml.safe_load_all(MANIFESTS), {"sub": subscriber.url})
+    broker = Broker(topology, workers=1)
+    try:
+        with (
+            serving(BrokerIngress(broker, host)) as ingress,
+            serving(WebPageServer(host, 0)) as web,
+        ):
+            for url in (ingress.url + "/healthz", web.url + "/"):
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    assert response.status == 200, url
+    finally:
+        broker.close()
+    assert free_port(host) > 0
 
 
 def test_ingress_limits_event_size(subscriber: Subscriber) -> None:

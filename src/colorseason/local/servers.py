@@ -23,13 +23,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from colorseason.local.serving import address_family, bind_host
+
 START_TIMEOUT_SECONDS = 20.0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on at ``host`` now (IPv4, or IPv6 for an address with a colon)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.bind((host, 0))
+    """A port nothing listens on at ``host`` now (an IPv4 or IPv6 address, or a name)."""
+    with socket.socket(address_family(host)) as probe:
+        probe.bind((bind_host(host), 0))
         return probe.getsockname()[1]
 
 

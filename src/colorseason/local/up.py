@@ -45,7 +45,7 @@ import yaml
 import colorseason
 from colorseason.local.broker import Broker, BrokerIngress, load_topology, read_manifests
 from colorseason.local.servers import free_port
-from colorseason.local.serving import local_url, serving
+from colorseason.local.serving import address_family, bind_host, host_port, local_url, serving
 from colorseason.local.webpage import WebPageServer
 
 log = logging.getLogger(__name__)
@@ -88,9 +88,9 @@ class StartupError(RuntimeError):
 
 
 def _check_free(host: str, port: int, name: str) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+    with socket.socket(address_family(host)) as probe:
         try:
-            probe.bind((host, port))
+            probe.bind((bind_host(host), port))
         except OSError as error:
             raise StartupError(
                 f"port {port} ({name}) is not available: {error.strerror}; "
@@ -146,8 +146,8 @@ def _spawn(name: str, host: str, port: int, env: dict[str, str]) -> subprocess.P
     for path in (source, settings):
         if not path.is_file():
             raise StartupError(f"{path} not found: run from a source checkout of colorseason")
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    command = [sys.executable, "-m", "gunicorn", "--config", str(settings), "--bind", bind]
+    command = [sys.executable, "-m", "gunicorn", "--config", str(settings)]
+    command += ["--bind", host_port(host, port)]
     command.append("functions_framework:create_app()")
     env = {**env, "FUNCTION_TARGET": "main", "FUNCTION_SOURCE": str(source)}
     env["FUNCTION_SIGNATURE_TYPE"] = "http"

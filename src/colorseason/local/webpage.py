@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from colorseason import i18n
-from colorseason.local.serving import local_url
+from colorseason.local.serving import LocalServer
 
 _WEB_FILES = {
     "/": "index.html",
@@ -83,19 +83,13 @@ class _WebHandler(BaseHTTPRequestHandler):
         """Silence the access log: the functions log the requests that matter."""
 
 
-class WebPageServer(ThreadingHTTPServer):
+class WebPageServer(LocalServer):
     """Serves the page (package data ``colorseason/web_ui``) and the URLs it calls."""
-
-    daemon_threads = True
 
     def __init__(self, host: str, port: int) -> None:
         self.config: dict[str, str] = {}
         self.content_security_policy = "default-src 'self'"
-        super().__init__((host, port), _WebHandler)
-
-    @property
-    def url(self) -> str:
-        return local_url(*self.server_address[:2])
+        super().__init__(host, port, _WebHandler)
 
     def configure(self, functions: Mapping[str, str]) -> None:
         """Tell the page where the functions are (their URLs by name); allow exactly those

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from colorseason.errors import ColorseasonError, InvalidEventError, PayloadTooLargeError
 from colorseason.local.broker.cloudevent import parse_event
 from colorseason.local.broker.dispatch import Broker
-from colorseason.local.serving import local_url
+from colorseason.local.serving import LocalServer
 
 DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
 
@@ -92,11 +92,9 @@ class _IngressHandler(BaseHTTPRequestHandler):
         """Silence the per-request access log: deliveries are what gets logged."""
 
 
-class BrokerIngress(ThreadingHTTPServer):
+class BrokerIngress(LocalServer):
     """The broker's HTTP ingress, publishing into ``broker``; serve it with
     :func:`colorseason.local.serving.serving`."""
-
-    daemon_threads = True
 
     def __init__(
         self,
@@ -108,11 +106,7 @@ class BrokerIngress(ThreadingHTTPServer):
     ) -> None:
         self.broker = broker
         self.max_event_bytes = max_event_bytes
-        super().__init__((host, port), _IngressHandler)
-
-    @property
-    def url(self) -> str:
-        return local_url(*self.server_address[:2])
+        super().__init__(host, port, _IngressHandler)
 
     def ingress_url(self, broker: str | None = None) -> str:
         """The URL producers POST to (what a SinkBinding puts in ``K_SINK``)."""
