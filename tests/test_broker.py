@@ -453,6 +453,28 @@ def test_the_local_servers_listen_on_either_family_at_the_urls_they_hand_out(
     assert free_port(host) > 0
 
 
+def test_ingress_refusals_are_problems_as_the_functions_write_them(ingress: BrokerIngress) -> None:
+    refusals = [
+        ("POST", "/other/colorseason", 404, "not_found", "No such broker"),
+        ("PUT", "/colorseason/colorseason", 405, "method_not_allowed", "Use POST"),
+    ]
+    for method, path, status, code, detail in refusals:
+        request = urllib.request.Request(
+            ingress.url + path + "?x=1", b"{}", event_headers(REQUESTED), method=method
+        )
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(request, timeout=10)
+        assert raised.value.code == status
+        assert json.loads(raised.value.read()) == {
+            "type": f"https://colorseason.dev/problems/{code}",
+            "title": {404: "Not found", 405: "Method not allowed"}[status],
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "instance": path,
+        }
+
+
 def test_ingress_limits_event_size(subscriber: Subscriber) -> None:
     topology = load_topology(yaml.safe_load_all(MANIFESTS), {"sub": subscriber.url})
     broker = Broker(topology, workers=1)

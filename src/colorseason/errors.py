@@ -1,13 +1,17 @@
 """Every error a caller can see, with its stable code and HTTP status.
 
 The codes are API: clients switch on them, so never rename one. The pipeline raises these;
-the functions turn them into problem+json (RFC 9457) and the CLI into
+every HTTP server of the project (the functions, the local broker) answers them as problem+json
+(RFC 9457, :meth:`ColorseasonError.to_problem`) and the CLI as
 ``{"ok": false, "error": {"code", "message"}}``. A traceback never reaches a caller.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+PROBLEM_TYPE_BASE = "https://colorseason.dev/problems/"
+"""Base of a problem's ``type`` URI; the error's ``code`` completes it."""
 
 
 class ColorseasonError(Exception):
@@ -24,6 +28,20 @@ class ColorseasonError(Exception):
     def to_dict(self) -> dict[str, Any]:
         """The ``{"code", "message"}`` shape used by the CLI, events and job state."""
         return {"code": self.code, "message": self.message}
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """RFC 9457 problem details (``application/problem+json``) of the request ``instance``
+        names (its path); ``code`` is the stable machine-readable part."""
+        problem: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.message,
+            "code": self.code,
+        }
+        if instance:
+            problem["instance"] = instance
+        return problem
 
 
 # Caller mistakes about the image (4xx): never retried.

@@ -44,7 +44,6 @@ from colorseason.errors import (
 
 log = logging.getLogger("colorseason.http")
 
-PROBLEM_TYPE_BASE = "https://colorseason.dev/problems/"
 _EXPOSED_HEADERS = "Location, ETag, Retry-After, Preference-Applied"
 _ALLOWED_REQUEST_HEADERS = "Content-Type, Accept, If-None-Match, Prefer"
 _WAIT_PREFERENCE = re.compile(r"^\s*wait\s*=\s*\"?(\d{1,9})\"?\s*$", re.IGNORECASE)
@@ -77,17 +76,8 @@ def event_response(event: events.CloudEvent) -> Response:
 
 
 def problem_response(error: ColorseasonError, instance: str | None = None) -> Response:
-    """RFC 9457 problem details; ``code`` is the stable machine-readable part."""
-    body = {
-        "type": PROBLEM_TYPE_BASE + error.code,
-        "title": error.title,
-        "status": error.status,
-        "detail": error.message,
-        "code": error.code,
-    }
-    if instance:
-        body["instance"] = instance
-    payload = _utf8_json(body)
+    """``error`` as RFC 9457 problem details (:meth:`ColorseasonError.to_problem`)."""
+    payload = _utf8_json(error.to_problem(instance))
     if isinstance(error, PayloadTooLargeError):
         # A streamed body stops functions-framework from reading the whole oversize request
         # into memory after we answer; the client is told we will not read it either.

@@ -12,7 +12,13 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from colorseason.errors import ColorseasonError, InvalidEventError, PayloadTooLargeError
+from colorseason.errors import (
+    ColorseasonError,
+    InvalidEventError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
 from colorseason.local.broker.cloudevent import parse_event
 from colorseason.local.broker.dispatch import Broker
 from colorseason.local.serving import LocalServer
@@ -29,17 +35,16 @@ class _IngressHandler(BaseHTTPRequestHandler):
             body = self._body()
             broker = self.server.broker_for_path(self.path)
             if broker is None:
-                self._reply(HTTPStatus.NOT_FOUND, problem=("not_found", "No such broker"))
-                return
+                raise NotFoundError("No such broker")
             self.server.broker.publish(parse_event(dict(self.headers.items()), body), broker)
         except ColorseasonError as error:
-            self._reply(error.status, problem=(error.code, error.message))
+            self._problem(error)
             return
         self._reply(HTTPStatus.ACCEPTED)
 
     def do_GET(self) -> None:
         if self.path.split("?")[0] in {"/healthz", "/health/liveness", "/health/readiness"}:
-            self._reply(HTTPStatus.OK, body=b"ok", content_type="text/plain")
+            self._reply(HTTPStatus.OK, b"ok", "text/plain")
         else:
             self._method_not_allowed()
 
@@ -50,7 +55,7 @@ class _IngressHandler(BaseHTTPRequestHandler):
         self._method_not_allowed()
 
     def _method_not_allowed(self) -> None:
-        self._reply(HTTPStatus.METHOD_NOT_ALLOWED, problem=("method_not_allowed", "Use POST"))
+        self._problem(MethodNotAllowedError("Use POST"))
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -65,20 +70,11 @@ class _IngressHandler(BaseHTTPRequestHandler):
             raise PayloadTooLargeError(f"events are limited to {self.server.max_event_bytes} bytes")
         return self.rfile.read(length)
 
-    def _reply(
-        self,
-        status: int,
-        *,
-        problem: tuple[str, str] | None = None,
-        body: bytes = b"",
-        content_type: str | None = None,
-    ) -> None:
-        if problem:
-            code, message = problem
-            title = HTTPStatus(status).phrase
-            document = {"type": "about:blank", "title": title, "status": int(status)}
-            body = json.dumps({**document, "detail": message, "code": code}).encode()
-            content_type = "application/problem+json"
+    def _problem(self, error: ColorseasonError) -> None:
+        problem = error.to_problem(self.path.split("?")[0])
+        self._reply(error.status, json.dumps(problem).encode(), "application/problem+json")
+
+    def _reply(self, status: int, body: bytes = b"", content_type: str | None = None) -> None:
         self.send_response(status)
         if status == HTTPStatus.METHOD_NOT_ALLOWED:
             self.send_header("Allow", "POST")
