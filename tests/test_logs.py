@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from colorseason import logs, web
+from colorseason.config import Settings
+from colorseason.logs import JsonFormatter
 from colorseason.testing import sample_jpeg
-from colorseason.web import JsonFormatter
 
 PHOTO = sample_jpeg("astronaut")[:4096]
 
@@ -57,3 +59,24 @@ def test_bytes_in_the_message_are_only_counted() -> None:
     assert entry["message"] == f"received '<{len(PHOTO)} bytes>' ({len(PHOTO)} bytes)"
     entry = _assert_no_photo(_line(PHOTO))  # type: ignore[arg-type]
     assert entry["message"] == f"<{len(PHOTO)} bytes>"
+
+
+def test_the_entry_points_configure_the_logs_and_the_router_does_not(load_function) -> None:
+    root = logging.getLogger()
+    kept, level = list(root.handlers), root.level
+
+    def json_handlers() -> list[logging.Handler]:
+        return [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]
+
+    for handler in json_handlers():  # what functions loaded by earlier tests configured
+        root.removeHandler(handler)
+    try:
+        web.Router("test", Settings(log_level="DEBUG"))
+        assert json_handlers() == [] and root.level == level
+        load_function("status", LOG_LEVEL="ERROR")  # main.py configures at import
+        assert len(json_handlers()) == 1 and root.level == logging.ERROR
+        logs.configure("INFO")  # idempotent: still one handler
+        assert len(json_handlers()) == 1 and root.level == logging.INFO
+    finally:
+        root.handlers[:] = kept
+        root.setLevel(level)

@@ -15,12 +15,13 @@ from functools import cache
 
 from flask import Request, Response
 
-from colorseason import events, jobs, web
+from colorseason import events, jobs, logs, web
 from colorseason.analysis.person import MAX_PHOTOS
 from colorseason.config import Settings
 from colorseason.status import ClaimCheck, JobStore, connect
 
 settings = Settings.from_env()
+logs.configure(settings.log_level)
 
 
 @cache

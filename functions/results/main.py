@@ -16,11 +16,12 @@ from functools import cache
 
 from flask import Request, Response
 
-from colorseason import events, results, web
+from colorseason import events, logs, results, web
 from colorseason.config import Settings
 from colorseason.errors import InvalidEventError, NotFoundError
 
 settings = Settings.from_env()
+logs.configure(settings.log_level)
 
 
 @cache

@@ -17,13 +17,14 @@ from functools import cache
 
 from flask import Request, Response
 
-from colorseason import events, web
+from colorseason import events, logs, web
 from colorseason.config import Settings
 from colorseason.errors import NotFoundError
 from colorseason.status import lifecycle
 from colorseason.status.store import WAIT_MAX_SECONDS, JobStore, connect
 
 settings = Settings.from_env()
+logs.configure(settings.log_level)
 
 
 @cache

@@ -1,11 +1,12 @@
-"""The HTTP edge every function shares: routing, errors, limits, CORS, health and logs.
+"""The HTTP edge every function shares: routing, errors, limits, CORS, health and access logs.
 
 A function's ``main.py`` declares its routes on a :class:`Router` and hands each request to it;
 the router answers health probes, CORS preflights, unknown paths (404) and methods (405), turns
 :class:`~colorseason.errors.ColorseasonError` into ``application/problem+json`` (RFC 9457) with the
 stable ``code``, turns anything unexpected into a 500 problem without a traceback, and writes one
-structured JSON access-log line per request. Handlers never see request bodies unbounded: they read
-them through :func:`read_body` / :func:`read_images`, which enforce ``MAX_UPLOAD_BYTES`` (and
+access-log line per request (JSON lines once ``main.py`` has called
+:func:`colorseason.logs.configure`). Handlers never see request bodies unbounded: they read them
+through :func:`read_body` / :func:`read_images`, which enforce ``MAX_UPLOAD_BYTES`` (and
 ``MAX_UPLOAD_TOTAL_BYTES`` for several photos) and keep uploads in memory (werkzeug would spool
 multipart files over 500 KB to a temporary file).
 """
@@ -16,9 +17,8 @@ import io
 import json
 import logging
 import re
-import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import flask
@@ -232,67 +232,6 @@ def face_number(request: Request) -> int | None:
     return int(value)
 
 
-# -- logging -------------------------------------------------------------------------------------
-
-_STANDARD_RECORD_KEYS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-
-
-def _without_bytes(value: Any) -> Any:
-    """``value`` with every bytes-like object in it, however deep, replaced by its size."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return f"<{memoryview(value).nbytes} bytes>"
-    if isinstance(value, Mapping):
-        return {_without_bytes(key): _without_bytes(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_without_bytes(item) for item in value]
-    return value
-
-
-def _message(record: logging.LogRecord) -> str:
-    """``record.getMessage()``, with any bytes among the message and its arguments counted."""
-    message = str(_without_bytes(record.msg))
-    args = record.args
-    if not args:
-        return message
-    return message % (
-        _without_bytes(args) if isinstance(args, Mapping) else tuple(_without_bytes(list(args)))
-    )
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line. Extra fields are included; bytes never are, however deep in a
-    field or in the message's arguments they sit (photos stay out: only their size is written)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": _message(record),
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD_RECORD_KEYS:
-                entry[key] = _without_bytes(value)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        line = json.dumps(entry, ensure_ascii=False, default=str)
-        # stdout cannot take a lone surrogate, which a caller's JSON may carry into a message.
-        return line.encode("utf-8", "replace").decode("utf-8")
-
-
-JsonFormatter.converter = time.gmtime
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """Structured logs on stdout (idempotent; leaves other handlers, e.g. pytest's, alone)."""
-    root = logging.getLogger()
-    root.setLevel(level)
-    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(JsonFormatter())
-        root.addHandler(handler)
-
-
 # -- routing -------------------------------------------------------------------------------------
 
 
@@ -326,7 +265,6 @@ class Router:
         self._handlers: dict[str, Handler] = {}
         self.route("/health/liveness", methods=["GET"])(self._liveness)
         self.route("/health/readiness", methods=["GET"])(self._ready)
-        configure_logging(settings.log_level)
         if flask.has_app_context():
             flask.current_app.register_error_handler(HTTPException, self._framework_error)
 

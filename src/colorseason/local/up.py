@@ -231,9 +231,9 @@ def run(
     receives the URLs as JSON once everything answers; ``database_dir`` keeps the embedded
     PostgreSQL's data (default: a temporary directory).
     """
-    from colorseason.web import configure_logging
+    from colorseason import logs
 
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO").upper())
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
