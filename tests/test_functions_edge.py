@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from functions_framework import _function_registry
 
 FUNCTIONS = ("analyze", "status", "results")
 UNMATCHED = [
@@ -41,3 +42,13 @@ def test_a_lone_surrogate_in_an_event_is_a_400_in_valid_utf8(load_function, name
     )
     assert response.status_code == 400 and response.get_json()["code"] == "invalid_event"
     response.get_data().decode("utf-8")  # strict: raises on anything but valid UTF-8
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_declares_its_http_signature(load_function, name: str) -> None:
+    """``@functions_framework.http`` on ``main`` wins over FUNCTION_SIGNATURE_TYPE: under the
+    cloudevent signature a function would route only POST and answer every event "OK"."""
+    _function_registry.REGISTRY_MAP.pop("main", None)  # what an earlier load registered
+    client = load_function(name, FUNCTION_SIGNATURE_TYPE="cloudevent")
+    assert _function_registry.REGISTRY_MAP["main"] == "http"
+    assert client.get("/health/liveness").get_json() == {"status": "ok"}

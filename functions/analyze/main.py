@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import functions_framework
 from flask import Request, Response
 
 from colorseason import events, jobs, logs, web
@@ -90,5 +91,6 @@ def _uploads(request: Request) -> list[web.Upload]:
     )
 
 
+@functions_framework.http
 def main(request: Request) -> Response:
     return router(request)

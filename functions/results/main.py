@@ -11,14 +11,15 @@ See docs/api.md and docs/openapi/results.yaml. Configuration: colorseason.config
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import cache
 
+import functions_framework
 from flask import Request, Response
 
 from colorseason import events, logs, results, web
 from colorseason.config import Settings
-from colorseason.errors import InvalidEventError, NotFoundError
+from colorseason.errors import NotFoundError
+from colorseason.results import lifecycle
 
 settings = Settings.from_env()
 logs.configure(settings.log_level)
@@ -39,16 +40,9 @@ router = web.Router("results", settings, readiness=lambda: _results().ping())
 @router.route("/", methods=["POST"])
 def receive(request: Request) -> Response:
     body = web.read_body(request, settings.max_upload_bytes)
-    event = events.from_request(
-        request.headers, body, accept=(events.COMPLETED, events.PURGE, events.PING)
-    )
-    if event["type"] != events.COMPLETED:
-        _results().purge(_purge_before(event))
-        return web.empty_response(202)
-    job_id = events.job_id_of(event)
-    if not _results().insert(job_id, event.data["result"]):
-        return web.empty_response(202)
-    return web.event_response(events.stored(job_id, event.data.get("result_url")))
+    event = events.from_request(request.headers, body, accept=lifecycle.ACCEPTED)
+    reply = lifecycle.record(_results(), event)
+    return web.empty_response(202) if reply is None else web.event_response(reply)
 
 
 @router.route("/results/<job_id>", methods=["GET"])
@@ -63,22 +57,11 @@ def get_result(request: Request, job_id: str) -> Response:
 @router.route("/results/<job_id>", methods=["DELETE"])
 def delete_result(request: Request, job_id: str) -> Response:
     job_id = events.parse_job_id(job_id)
-    if not (job_id and _results().delete(job_id)):
+    if not (job_id and lifecycle.delete(_results(), job_id, settings.k_sink)):
         raise NotFoundError("no such result")
-    if settings.k_sink:
-        events.send(events.deleted(job_id), settings.k_sink)
     return web.empty_response(204)
 
 
-def _purge_before(event: events.CloudEvent) -> datetime | None:
-    before = (event.data or {}).get("before")
-    if not before:
-        return None
-    try:
-        return datetime.fromisoformat(before)
-    except ValueError:
-        raise InvalidEventError(f"purge: before is not an RFC 3339 time: {before[:40]!r}") from None
-
-
+@functions_framework.http
 def main(request: Request) -> Response:
     return router(request)

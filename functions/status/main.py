@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import functions_framework
 from flask import Request, Response
 
 from colorseason import events, logs, web
@@ -76,5 +77,6 @@ def get_job(request: Request, job_id: str) -> Response:
     return web.json_response(job.to_dict(), 200, headers)
 
 
+@functions_framework.http
 def main(request: Request) -> Response:
     return router(request)

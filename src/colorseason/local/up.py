@@ -150,7 +150,6 @@ def _spawn(name: str, host: str, port: int, env: dict[str, str]) -> subprocess.P
     command += ["--bind", host_port(host, port)]
     command.append("functions_framework:create_app()")
     env = {**env, "FUNCTION_TARGET": "main", "FUNCTION_SOURCE": str(source)}
-    env["FUNCTION_SIGNATURE_TYPE"] = "http"
     return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, process_group=0)
 
 
