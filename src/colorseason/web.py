@@ -137,7 +137,7 @@ def read_images(request: Request, limit: int, total_limit: int, max_photos: int)
     """
     kind = events.media_type(request.content_type)
     if kind in IMAGE_MEDIA_TYPES:
-        uploads = [(read_body(request, limit), kind)]
+        uploads: list[Upload] = [(read_body(request, limit), kind)]
     elif kind == "multipart/form-data":
         _refuse_declared_oversize(request, total_limit)
         request.max_content_length = total_limit  # bounds a chunked body without Content-Length
@@ -297,6 +297,7 @@ class Router:
     def _framework_error(self, error: HTTPException) -> Response:
         """Flask's own refusal (see the class docstring) as problem+json, logged like the rest."""
         request = flask.request
+        problem: ColorseasonError
         if error.code == NotFound.code:
             problem = _unknown_endpoint(request)
         else:

@@ -19,7 +19,7 @@ Every change goes through :meth:`JobStore.advance`, so a job never moves backwar
 from __future__ import annotations
 
 from colorseason import events
-from colorseason.errors import DeliveryFailedError, ResultUnavailableError
+from colorseason.errors import ColorseasonError, DeliveryFailedError, ResultUnavailableError
 from colorseason.status.store import Job, JobState, JobStore
 
 STATE_OF: dict[str, JobState] = {
@@ -52,6 +52,7 @@ def record_dead_letter(jobs: JobStore, event: events.CloudEvent) -> None:
     kind = event["type"]
     reason = event.get("knativeerrorcode")
     last_answer = f" (last answer: HTTP {reason})" if reason else ""
+    error: ColorseasonError
     if kind == events.REQUESTED:
         error = DeliveryFailedError(f"{kind} could not be delivered{last_answer}")
     elif kind == events.COMPLETED:

@@ -9,6 +9,7 @@ dropping events later.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -47,17 +48,20 @@ def compile_filters(filters: Iterable[Mapping[str, Any]]) -> Predicate:
     return lambda attrs: all(p(attrs) for p in predicates)
 
 
+_STRING_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "exact": operator.eq,
+    "prefix": str.startswith,
+    "suffix": str.endswith,
+}
+
+
 def _compile_expression(expression: Mapping[str, Any]) -> Predicate:
     if not isinstance(expression, Mapping) or len(expression) != 1:
         raise ValueError(f"a filter expression has exactly one dialect key, got {expression!r}")
     ((dialect, argument),) = expression.items()
     if dialect in {"exact", "prefix", "suffix"}:
         pairs = {str(k).lower(): str(v) for k, v in dict(argument).items()}
-        test: Callable[[str, str], bool] = {
-            "exact": str.__eq__,
-            "prefix": str.startswith,
-            "suffix": str.endswith,
-        }[dialect]
+        test = _STRING_TESTS[dialect]
         return lambda attrs: all(k in attrs and test(attrs[k], v) for k, v in pairs.items())
     if dialect in {"all", "any"}:
         subs = [_compile_expression(e) for e in argument]
