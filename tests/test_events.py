@@ -106,16 +106,21 @@ def _round_trip(event: CloudEvent) -> None:
         assert parsed.data == event.data
 
 
+INLINE_PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256))
+# A requested event's attributes: in binary mode as ce-* headers, in structured mode in the body.
+REQUESTED_ATTRIBUTES = {
+    "specversion": "1.0",
+    "type": events.REQUESTED,
+    "source": "/test",
+    "id": "1",
+    "subject": JOB,
+}
+
+
 def test_binary_mode_image_data_stays_bytes() -> None:
-    photo = b"\xff\xd8\xff\xe0" + bytes(range(256))
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-type": events.REQUESTED,
-        "ce-source": "/test",
-        "ce-id": "1",
-        "ce-subject": JOB,
-        "Content-Type": "image/jpeg",
-    }
+    photo = INLINE_PHOTO
+    headers = {f"ce-{name}": value for name, value in REQUESTED_ATTRIBUTES.items()}
+    headers["Content-Type"] = "image/jpeg"
     event = events.from_request(headers, photo)
     assert events.is_inline_image(event) and event.data == photo
     with pytest.raises(InvalidEventError, match="subject"):
@@ -123,13 +128,9 @@ def test_binary_mode_image_data_stays_bytes() -> None:
 
 
 def test_structured_mode_data_base64_carries_an_inline_photo() -> None:
-    photo = b"\xff\xd8\xff\xe0" + bytes(range(256))
+    photo = INLINE_PHOTO
     body = {
-        "specversion": "1.0",
-        "type": events.REQUESTED,
-        "source": "/test",
-        "id": "1",
-        "subject": JOB,
+        **REQUESTED_ATTRIBUTES,
         "datacontenttype": "image/jpeg",
         "data_base64": base64.b64encode(photo).decode(),
     }
