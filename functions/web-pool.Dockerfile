@@ -47,8 +47,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8080 \
     FUNCTION=${FUNCTION} \
     FUNCTION_TARGET=main \
-    FUNCTION_SOURCE=/app/functions/${FUNCTION}/main.py \
-    FUNCTION_SIGNATURE_TYPE=http
+    FUNCTION_SOURCE=/app/functions/${FUNCTION}/main.py
 USER 10001:10001
 WORKDIR /app
 EXPOSE 8080
