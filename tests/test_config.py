@@ -62,3 +62,14 @@ def test_a_negative_number_is_refused(variable: str) -> None:
 
 def test_a_lease_is_at_least_a_second() -> None:
     assert Settings.from_env({"CLAIM_LEASE_SECONDS": "0"}).claim_lease_seconds == 1
+
+
+def test_a_store_url_is_given_or_its_variable_named_in_one_line() -> None:
+    settings = Settings.from_env({"REDIS_URL": "redis://photos:6379/0"})
+    assert settings.store_url("JOBS_REDIS_URL") == "redis://photos:6379/0"  # the fallback
+    with pytest.raises(ValueError) as missing:
+        settings.store_url("DATABASE_URL")
+    assert str(missing.value) == (
+        "DATABASE_URL must be set to the PostgreSQL for results "
+        "(`colorseason up` starts one on this machine)"
+    )

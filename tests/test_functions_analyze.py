@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import redis
 from cloudevents.http import CloudEvent
+from flask.testing import FlaskClient
 
 from colorseason import events
 from colorseason.analysis.formats import MAX_IMAGE_BYTES
@@ -182,13 +183,23 @@ def _keys(client: redis.Redis) -> set[bytes]:
     return set(client.scan_iter("colorseason:*"))
 
 
+PrivateAnalyze = tuple[FlaskClient, redis.Redis, redis.Redis]
+
+
+@pytest.fixture
+def private_analyze(load_function) -> PrivateAnalyze:
+    """analyze on this process's own embedded Redis servers, and a client for each: (analyze,
+    photos, job state). No other test writes there, so what a test counts is its own doing."""
+    photos_url, jobs_url = embedded.start_redis(), embedded.start_redis(persistent=True)
+    analyze = load_function("analyze", REDIS_URL=photos_url, JOBS_REDIS_URL=jobs_url)
+    return analyze, redis.Redis.from_url(photos_url), redis.Redis.from_url(jobs_url)
+
+
 def test_submit_with_the_broker_down_is_503_and_leaves_nothing(
-    load_function, clean_sink, photo
+    private_analyze: PrivateAnalyze, clean_sink, photo
 ) -> None:
     """Neither the job nor its photo stays behind when the requested event cannot be sent."""
-    analyze = load_function("analyze", REDIS_URL=None)  # embedded Redis servers of this process
-    photos = redis.Redis.from_url(embedded.start_redis())
-    jobs = redis.Redis.from_url(embedded.start_redis(persistent=True))
+    analyze, photos, jobs = private_analyze
     photos_before, jobs_before = _keys(photos), _keys(jobs)
     clean_sink.status = 503
     response = analyze.post("/jobs", data=photo, content_type="image/jpeg")
@@ -216,10 +227,11 @@ def _bad_uploads(photo: bytes) -> dict[str, tuple[bytes, str]]:
     }
 
 
-def test_submit_refuses_bad_uploads_at_the_door(load_function, clean_sink, photo) -> None:
+def test_submit_refuses_bad_uploads_at_the_door(
+    private_analyze: PrivateAnalyze, clean_sink, photo
+) -> None:
     """Same problem code as the sync path, and nothing queued: no job, no photo, no event."""
-    analyze = load_function("analyze", REDIS_URL=None)  # an embedded Redis of this process's own
-    private = redis.Redis.from_url(embedded.start_redis())
+    analyze, private, _ = private_analyze
     keys_before = private.dbsize()
     for name, (body, media_type) in _bad_uploads(photo).items():
         sync = analyze.post("/", data=body, content_type=media_type).get_json()
@@ -671,9 +683,10 @@ def test_an_expired_photo_of_several_fails_the_job(analyze) -> None:
     assert reply["type"] == events.FAILED and reply.data["error"]["code"] == "image_expired"
 
 
-def test_several_photos_with_the_broker_down_leave_nothing(load_function, clean_sink, person):
-    analyze = load_function("analyze", REDIS_URL=None)  # an embedded Redis of this process's own
-    private = redis.Redis.from_url(embedded.start_redis())
+def test_several_photos_with_the_broker_down_leave_nothing(
+    private_analyze: PrivateAnalyze, clean_sink, person
+) -> None:
+    analyze, private, _ = private_analyze
     keys_before = private.dbsize()
     clean_sink.status = 503
     response = analyze.post("/jobs", data=_form(person), content_type="multipart/form-data")

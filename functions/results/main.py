@@ -23,12 +23,13 @@ from colorseason.results import lifecycle
 
 settings = Settings.from_env()
 logs.configure(settings.log_level)
+database_url = settings.store_url("DATABASE_URL")  # at import: no start without it
 
 
 @cache
 def _results() -> results.ResultStore:
-    return results.connect(
-        settings.database_url,
+    return results.ResultStore(
+        database_url,
         schema=settings.database_schema,
         retention_days=settings.result_retention_days,
     )

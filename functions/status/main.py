@@ -26,12 +26,13 @@ from colorseason.status.store import WAIT_MAX_SECONDS, JobStore, connect
 
 settings = Settings.from_env()
 logs.configure(settings.log_level)
+jobs_redis_url = settings.store_url("JOBS_REDIS_URL")  # at import: no start without it
 
 
 @cache
 def _jobs() -> JobStore:
     return JobStore(
-        connect(settings.jobs_redis_url, persistent=True),
+        connect(jobs_redis_url),
         settings.job_ttl_seconds,
         max_held=settings.long_poll_max_held,
     )

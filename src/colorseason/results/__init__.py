@@ -1,5 +1,5 @@
 """Stored diagnoses in PostgreSQL: what the results function serves."""
 
-from colorseason.results.store import MIGRATIONS, ResultStore, connect
+from colorseason.results.store import MIGRATIONS, ResultStore
 
-__all__ = ["MIGRATIONS", "ResultStore", "connect"]
+__all__ = ["MIGRATIONS", "ResultStore"]

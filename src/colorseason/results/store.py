@@ -189,12 +189,3 @@ class ResultStore:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def connect(database_url: str | None, **options: Any) -> ResultStore:
-    """A store on ``database_url``, or on an embedded pgserver when it is None."""
-    if database_url is None:
-        from colorseason.local.embedded import start_postgres
-
-        database_url = start_postgres()
-    return ResultStore(database_url, **options)

