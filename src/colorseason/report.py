@@ -209,7 +209,7 @@ def _percent_label(fraction: Any) -> str:
 
 def _photo_uri(data: bytes) -> str | None:
     """A ``data:`` URI for a JPEG/PNG/WebP photo, or None for anything else."""
-    from colorseason.analysis.decode import sniff_format
+    from colorseason.analysis import sniff_format
     from colorseason.errors import UnsupportedMediaTypeError
 
     try:

@@ -5,6 +5,7 @@ Public API::
     analyze(data: bytes, *, face=None, correct_illumination=True) -> dict   # the result JSON
     analyze_person(photos: list[bytes], *, faces=None) -> dict   # 1-5 photos of one person
     warm_up() -> None                                            # load model and graphs now
+    sniff_format(data: bytes) -> str                             # "jpeg" | "png" | "webp"
     MODEL_VERSION: str
 
 Bad photos raise ``colorseason.errors.ColorseasonError`` subclasses with stable codes.
@@ -21,11 +22,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from colorseason.analysis.decode import sniff_format
     from colorseason.analysis.model import MODEL_VERSION
     from colorseason.analysis.person import analyze_person
     from colorseason.analysis.pipeline import analyze, warm_up
 
-__all__ = ["MODEL_VERSION", "analyze", "analyze_person", "warm_up"]
+__all__ = ["MODEL_VERSION", "analyze", "analyze_person", "sniff_format", "warm_up"]
 
 
 def __getattr__(name: str) -> Any:
@@ -41,4 +43,8 @@ def __getattr__(name: str) -> Any:
         from colorseason.analysis import person
 
         return person.analyze_person
+    if name == "sniff_format":
+        from colorseason.analysis import decode
+
+        return decode.sniff_format
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
