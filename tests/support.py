@@ -46,3 +46,17 @@ def deliver(
 def reply_event(response: TestResponse) -> CloudEvent:
     """The binary-mode CloudEvent a function replied with."""
     return from_http(dict(response.headers), response.get_data())
+
+
+def without_packages(*names: str) -> str:
+    """Python source to start a ``python -c`` program with: from then on the named top-level
+    packages import as if they were not installed (ModuleNotFoundError), as in an image or an
+    install without the extra or group that brings them."""
+    return (
+        "import sys\n"
+        "class NotInstalled:\n"
+        "    def find_spec(self, name, *rest):\n"
+        f"        if name.partition('.')[0] in {sorted(names)!r}:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, NotInstalled())\n"
+    )

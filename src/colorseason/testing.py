@@ -15,7 +15,9 @@ import numpy as np
 
 from colorseason.analysis.colorspace import SRGB8_TO_LINEAR, linear_to_srgb
 
-SAMPLE_NAMES: tuple[str, ...] = ("astronaut", "grace_hopper")
+# Each sample photo and the PyPI package it ships in: both are in the dev dependency group only.
+SAMPLE_PACKAGES: dict[str, str] = {"astronaut": "scikit-image", "grace_hopper": "matplotlib"}
+SAMPLE_NAMES: tuple[str, ...] = tuple(SAMPLE_PACKAGES)
 
 
 @cache
