@@ -15,8 +15,9 @@ PACKAGE = ROOT / "src" / "colorseason"
 # Bottom to top. A module may import its own part and the parts of the layers below it: never a
 # part of its own layer (siblings know nothing of each other) nor of a layer above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("colorseason", "errors"),  # the package itself (its version) and every error a caller sees
-    ("analysis", "events", "config"),  # the pipeline, the event contract, the settings
+    ("colorseason", "errors", "logs"),  # the package (its version), every error, the log lines
+    ("analysis",),  # the pipeline: pure, nothing of the service but errors
+    ("events", "config"),  # the event contract, the settings (image types, limits: analysis's)
     ("status", "results", "i18n"),  # the stores (neither knows the other), the texts
     ("jobs", "report", "web"),  # analyze's job flow, the HTML report, the HTTP edge
     # The deploy units and the development tools: a function image has no `local` extra and no
@@ -109,10 +110,10 @@ def test_an_import_inside_a_function_counts(tmp_path: Path) -> None:
         "    from ..local import servers\n"
     )
     assert _violations({"colorseason.status.store": store}) == [
-        "store.py:5 colorseason.status.store (status, layer 2) imports "
-        "colorseason.local.embedded (local, layer 4)",
-        "store.py:6 colorseason.status.store (status, layer 2) imports "
-        "colorseason.results (results, layer 2)",
-        "store.py:7 colorseason.status.store (status, layer 2) imports "
-        "colorseason.local (local, layer 4)",
+        "store.py:5 colorseason.status.store (status, layer 3) imports "
+        "colorseason.local.embedded (local, layer 5)",
+        "store.py:6 colorseason.status.store (status, layer 3) imports "
+        "colorseason.results (results, layer 3)",
+        "store.py:7 colorseason.status.store (status, layer 3) imports "
+        "colorseason.local (local, layer 5)",
     ]
