@@ -178,6 +178,7 @@ def _analyze_command(args: argparse.Namespace) -> int:
     # Imported here so `--help` and `up` do not pay for loading OpenCV and MediaPipe.
     from colorseason.analysis import analyze, analyze_person
 
+    inputs: list[tuple[str, Callable[[], bytes]]]
     inputs = [(photo, partial(_read_file, photo)) for photo in args.photos]
     inputs += [(SAMPLE_PREFIX + name, partial(_read_sample, name)) for name in args.sample]
     if args.person:
@@ -398,12 +399,12 @@ def format_summary(
     if agreement := i18n.agreement_summary(result.get("agreement") or {}, lang):
         rows.append((i18n.text("photos", lang), agreement))
         for number, photo in enumerate(result.get("photos") or []):
-            name = (
+            label = (
                 photo_labels[number]
                 if photo_labels and number < len(photo_labels)
                 else i18n.text("photo_number", lang).format(number=number + 1)
             )
-            rows.append(("", f"{name}: {i18n.photo_summary(photo, lang)}"))
+            rows.append(("", f"{label}: {i18n.photo_summary(photo, lang)}"))
     if face := i18n.face_summary(result.get("faces") or {}, lang):
         rows.append((i18n.text("face", lang), face))
     undertone = i18n.undertone_name(result.get("undertone", ""), lang)
@@ -415,11 +416,13 @@ def format_summary(
             value = float(dimensions[key])
             rows.append((title, f"{_pad(low, 8)} {_bar(value)} {_pad(high, 8)} {value:+.2f}"))
     measurements = result.get("measurements", {})
-    for part, names in i18n.MEASUREMENTS.items():
+    for part, part_names in i18n.MEASUREMENTS.items():
         if part in measurements:
             hex_colour = str(measurements[part].get("hex", ""))
             lab = " ".join(f"{float(v):5.1f}" for v in measurements[part].get("lab", []))
-            rows.append((names[lang], f"{_swatch(hex_colour, colour)}{hex_colour}  L*a*b* {lab}"))
+            rows.append(
+                (part_names[lang], f"{_swatch(hex_colour, colour)}{hex_colour}  L*a*b* {lab}")
+            )
     if light := i18n.light_summary(result, lang):
         rows.append((i18n.text("light", lang), light))
     quality = result.get("quality", {})

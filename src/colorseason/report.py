@@ -244,7 +244,8 @@ def _faces(faces: Mapping[str, Any], label: str, lang: str, photo: bytes | None)
     (the analysed one highlighted); without the photo, the boxes in a small schematic frame.
     The frame's aspect is unknown then (the result keeps no image size), so it is a square."""
     uri = _photo_uri(photo) if photo is not None else None
-    boxes = faces.get("boxes") if isinstance(faces.get("boxes"), list) else []
+    listed = faces.get("boxes")
+    boxes = listed if isinstance(listed, list) else []
     drawn = []
     for number, box in enumerate(map(_box, boxes)):
         if box is None:

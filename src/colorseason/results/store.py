@@ -89,7 +89,9 @@ class ResultStore:
     def close(self) -> None:
         self._pool.close()
 
-    def _run(self, query: sql.Composable, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def _run(
+        self, query: sql.SQL | sql.Composed, params: tuple[Any, ...] = ()
+    ) -> list[tuple[Any, ...]]:
         """Run one statement (migrating first if needed); outages become 503."""
         try:
             with self._pool.connection() as conn:
