@@ -399,12 +399,12 @@ def format_summary(
     if agreement := i18n.agreement_summary(result.get("agreement") or {}, lang):
         rows.append((i18n.text("photos", lang), agreement))
         for number, photo in enumerate(result.get("photos") or []):
-            label = (
+            photo_name = (
                 photo_labels[number]
                 if photo_labels and number < len(photo_labels)
                 else i18n.text("photo_number", lang).format(number=number + 1)
             )
-            rows.append(("", f"{label}: {i18n.photo_summary(photo, lang)}"))
+            rows.append(("", f"{photo_name}: {i18n.photo_summary(photo, lang)}"))
     if face := i18n.face_summary(result.get("faces") or {}, lang):
         rows.append((i18n.text("face", lang), face))
     undertone = i18n.undertone_name(result.get("undertone", ""), lang)
