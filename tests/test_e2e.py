@@ -274,12 +274,18 @@ def test_postgres_outage_is_bridged_by_broker_retries(
             ticket["result_url"], "the row stored by a retry once PostgreSQL is back"
         )
         assert row["result"]["season"]["id"] in SEASONS_BY_ID
-        stored = stack.deliveries(
-            subject=job_id, trigger="results-function-trigger-0", outcome="delivered"
+        # The broker logs a delivery once the answer is back, a moment after the row is stored.
+        stored = wait_for(
+            lambda: stack.deliveries(
+                subject=job_id, trigger="results-function-trigger-0", outcome="delivered"
+            ),
+            30,
+            what="the broker to log the delivery that stored the row",
         )
-        assert stored and stored[-1]["attempt"] > 1
+        assert stored[-1]["attempt"] > 1
         assert not stack.deliveries(subject=job_id, outcome="dead-lettered")
-        assert get_json(ticket["status_url"])[1]["state"] == "completed"
+        job, _ = poll_job(ticket["status_url"], {"completed", "failed"})
+        assert job["state"] == "completed", job
 
 
 def test_embedded_servers_start_and_stop_without_leftovers(tmp_path: Path) -> None:
