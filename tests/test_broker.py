@@ -475,6 +475,16 @@ def test_ingress_refusals_are_problems_as_the_functions_write_them(ingress: Brok
         }
 
 
+def test_the_web_page_answers_an_unknown_path_with_a_problem() -> None:
+    with serving(WebPageServer("127.0.0.1", 0)) as web:
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(web.url + "/nope.js?v=1", timeout=10)
+        assert raised.value.code == 404
+        assert raised.value.headers["Content-Type"] == "application/problem+json"
+        problem = json.loads(raised.value.read())
+        assert problem["code"] == "not_found" and problem["instance"] == "/nope.js"
+
+
 def test_ingress_limits_event_size(subscriber: Subscriber) -> None:
     topology = load_topology(yaml.safe_load_all(MANIFESTS), {"sub": subscriber.url})
     broker = Broker(topology, workers=1)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from colorseason import i18n
+from colorseason.errors import NotFoundError
 from colorseason.local.serving import LocalServer
 
 _WEB_FILES = {
@@ -65,7 +66,8 @@ class _WebHandler(BaseHTTPRequestHandler):
             content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
             self._send(200, body, f"{content_type}; charset=utf-8")
         else:
-            self._send(404, b"not found", "text/plain; charset=utf-8")
+            problem = NotFoundError(f"no such page: {path[:200]}").to_problem(path[:200])
+            self._send(404, json.dumps(problem).encode(), "application/problem+json")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
