@@ -15,6 +15,7 @@ from colorseason.testing import (
     downscale,
     embed_small,
     encode,
+    group_bgr,
     sample_bgr,
     sample_jpeg,
     two_faces_jpeg,
@@ -106,6 +107,15 @@ def test_small_face_is_analysed_with_a_penalty() -> None:
     issues = {issue["code"] for issue in result["quality"]["issues"]}
     assert "face_too_small" in issues
     assert result["quality"]["score"] <= 0.5
+
+
+@pytest.mark.parametrize(("columns", "rows", "at_least"), [(4, 1, 4), (4, 2, 7)])
+def test_the_faces_of_a_group_photo_are_found(columns: int, rows: int, at_least: int) -> None:
+    """Faces a tenth of the frame wide: the full-range detector alone, which sees the photo at
+    192 px, found 2 of 4 in a row and 3 of 8 in two rows; with its corner tiles, 4 and 7 (an
+    inner face of the grid is cut by every tile). Nothing that is not a face is counted."""
+    faces = analyze(encode(group_bgr(columns, rows)))["faces"]
+    assert at_least <= faces["count"] <= columns * rows
 
 
 def test_two_faces_analyse_the_largest_or_the_one_asked_for() -> None:

@@ -84,6 +84,23 @@ def two_faces_jpeg() -> bytes:
     return encode(two_faces_bgr())
 
 
+def group_bgr(columns: int, rows: int = 1, face_pixels: int = 160) -> np.ndarray:
+    """A group photo of ``columns`` × ``rows`` head-and-shoulders crops of the samples (astronaut
+    and grace_hopper by turns), each ``face_pixels`` square, on a grey ground: the faces are small
+    against the frame, as in a photo of a team."""
+    heads = []
+    for number in range(columns * rows):
+        photo = sample_bgr("astronaut" if number % 2 == 0 else "grace_hopper")
+        height, width = photo.shape[:2]
+        side = min(height, width)
+        square = photo[:side, (width - side) // 2 : (width - side) // 2 + side]
+        heads.append(cv2.resize(square, (face_pixels, face_pixels), interpolation=cv2.INTER_AREA))
+    grid = np.vstack([np.hstack(heads[row * columns : (row + 1) * columns]) for row in range(rows)])
+    frame = np.full((grid.shape[0] + 200, grid.shape[1] + 200, 3), 128, np.uint8)
+    frame[100 : 100 + grid.shape[0], 100 : 100 + grid.shape[1]] = grid
+    return frame
+
+
 # Synthetic variants: the degradations the pipeline must survive (docs/benchmarks.md). Light and
 # exposure act on linear RGB, where light mixes; the results are 8-bit BGR again.
 
