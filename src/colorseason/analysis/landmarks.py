@@ -3,9 +3,9 @@
 Face Mesh's own detector is short-range and misses faces under ~30–50 % of the frame. Unless the
 photo is a portrait (one large face), the bundled full-range detector
 (``FaceDetection(model_selection=1)``) also looks, on the whole photo and on overlapping tiles: it
-finds the small faces, and it confirms the mesh's faces. A face only the detector found gets its landmarks from Face Mesh run again on a
-crop around it. The faces are numbered left to right; the largest is analysed unless the caller
-picks another.
+finds the small faces, and it confirms the mesh's faces. A face only the detector found gets its
+landmarks from Face Mesh run again on a crop around it. The faces are numbered left to right; the
+largest is analysed unless the caller picks another.
 
 MediaPipe graphs are built lazily, one per thread: a graph built before a fork deadlocks in the
 child, and one graph is not safe to share between threads.
