@@ -19,7 +19,7 @@ from flask import Request, Response
 from colorseason import events, jobs, logs, web
 from colorseason.analysis.person import MAX_PHOTOS
 from colorseason.config import Settings
-from colorseason.status import ClaimCheck, JobStore, connect
+from colorseason.status import ClaimCheck, JobStore
 
 settings = Settings.from_env()
 logs.configure(settings.log_level)
@@ -29,17 +29,12 @@ jobs_redis_url = settings.store_url("JOBS_REDIS_URL")
 
 @cache
 def _jobs() -> JobStore:
-    return JobStore(connect(jobs_redis_url), settings.job_ttl_seconds)
+    return JobStore.configured(jobs_redis_url, settings)
 
 
 @cache
 def _claims() -> ClaimCheck:
-    return ClaimCheck(
-        connect(photos_redis_url),
-        settings.claim_check_ttl_seconds,
-        lease_seconds=settings.claim_lease_seconds,
-        done_ttl_seconds=settings.job_ttl_seconds,
-    )
+    return ClaimCheck.configured(photos_redis_url, settings)
 
 
 def _ready() -> None:

@@ -22,7 +22,7 @@ from colorseason import events, logs, web
 from colorseason.config import Settings
 from colorseason.errors import NotFoundError
 from colorseason.status import lifecycle
-from colorseason.status.store import WAIT_MAX_SECONDS, JobStore, connect
+from colorseason.status.store import WAIT_MAX_SECONDS, JobStore
 
 settings = Settings.from_env()
 logs.configure(settings.log_level)
@@ -31,11 +31,7 @@ jobs_redis_url = settings.store_url("JOBS_REDIS_URL")  # at import: no start wit
 
 @cache
 def _jobs() -> JobStore:
-    return JobStore(
-        connect(jobs_redis_url),
-        settings.job_ttl_seconds,
-        max_held=settings.long_poll_max_held,
-    )
+    return JobStore.configured(jobs_redis_url, settings)
 
 
 router = web.Router("status", settings, readiness=lambda: _jobs().ping())

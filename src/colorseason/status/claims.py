@@ -26,12 +26,15 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import redis
 
 from colorseason.errors import ImageExpiredError
-from colorseason.status.store import KEY_PREFIX, available
+from colorseason.status.store import KEY_PREFIX, available, connect
+
+if TYPE_CHECKING:
+    from colorseason.config import Settings
 
 CLAIM_PREFIX = f"{KEY_PREFIX}claim:"
 WAIT_POLL_SECONDS = 0.05
@@ -81,6 +84,17 @@ class ClaimCheck:
         self._done_ttl = max(1, done_ttl_seconds)
         self._finish = client.register_script(_FINISH)
         self._renew = client.register_script(_RENEW)
+
+    @classmethod
+    def configured(cls, url: str, settings: Settings) -> ClaimCheck:
+        """The photos' store at ``url`` with analyze's settings (TTL, lease, how long a finished
+        job's mark is kept)."""
+        return cls(
+            connect(url),
+            settings.claim_check_ttl_seconds,
+            lease_seconds=settings.claim_lease_seconds,
+            done_ttl_seconds=settings.job_ttl_seconds,
+        )
 
     @staticmethod
     def key(job_id: str, photo: int | None = None) -> str:

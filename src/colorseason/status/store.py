@@ -23,12 +23,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
 from colorseason.errors import StoreUnavailableError
 from colorseason.status import changes
+
+if TYPE_CHECKING:
+    from colorseason.config import Settings
 
 KEY_PREFIX = "colorseason:"
 SOCKET_TIMEOUT_SECONDS = 2.0
@@ -146,6 +149,11 @@ class JobStore:
         self._transition = client.register_script(_TRANSITION)
         self._changes = changes.ChangeFeed(client)
         self._holds = threading.BoundedSemaphore(max(1, max_held))
+
+    @classmethod
+    def configured(cls, url: str, settings: Settings) -> JobStore:
+        """The job store at ``url`` with a function's settings (TTL, long-polls held)."""
+        return cls(connect(url), settings.job_ttl_seconds, max_held=settings.long_poll_max_held)
 
     @staticmethod
     def key(job_id: str) -> str:
