@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 FUNCTIONS = ("analyze", "status", "results")
 UNMATCHED = [
-    ("GET", "/results/ab%0Acd", 404),  # functions-framework's catch-all matches no newline
-    ("PUT", "/jobs/x%0A", 404),
-    ("GET", "/robots.txt", 404),  # functions-framework keeps these two for itself
+    ("GET", "/results/ab%0Acd", 404),  # a newline in a path (Flask's own routes match none)
+    ("PUT", "/nowhere/x%0A", 404),
+    ("GET", "/robots.txt", 404),  # functions-framework's app would keep these two for itself
     ("POST", "/favicon.ico", 404),
     ("GET", "/nowhere/at/all", 404),
     ("PATCH", "/", 405),
