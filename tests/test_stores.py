@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import redis
 from colorseason import events
 from colorseason.errors import ImageExpiredError, StoreUnavailableError
 from colorseason.results import MIGRATIONS, ResultStore
-from colorseason.status import ClaimCheck, JobState, JobStore, connect
+from colorseason.status import ClaimCheck, JobState, JobStore, changes, connect
 from support import CLOSED_DATABASE_URL, CLOSED_REDIS_URL, DATABASE_URL, REDIS_URL
 
 RESULT = {
@@ -103,6 +105,60 @@ def test_unknown_job_is_none(jobs: JobStore) -> None:
 
 
 # -- claim check ---------------------------------------------------------------------------------
+
+
+def _until(condition, seconds: float = 3.0) -> bool:
+    """Whether ``condition()`` holds within ``seconds`` (a bound on correctness, not a timing)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_recent_reads_answer_polls_from_memory_until_a_change_is_heard(
+    client: redis.Redis,
+) -> None:
+    """status reads through the change feed's recent reads: a change written past the store
+    (no publish) stays unseen, and the publish that every real transition makes ends that."""
+    polled = JobStore(client, ttl_seconds=120, recent_reads=True)
+    job_id = events.new_job_id()
+    JobStore(client, ttl_seconds=120).advance(job_id, JobState.QUEUED)
+    # Read until the read is remembered (the subscription starts with the first read).
+    assert _until(lambda: polled.get(job_id) is not None and polled._changes.recent(job_id)[0])
+    record = json.loads(client.get(JobStore.key(job_id)))
+    client.set(JobStore.key(job_id), json.dumps(record | {"state": "processing", "rank": 1}))
+    assert polled.get(job_id).state is JobState.QUEUED  # from memory: nothing was published
+    client.publish(changes.CHANNEL, job_id)
+    assert _until(lambda: polled.get(job_id).state is JobState.PROCESSING)
+
+
+def test_a_transition_from_another_process_is_seen_by_recent_reads(client: redis.Redis) -> None:
+    polled = JobStore(client, ttl_seconds=120, recent_reads=True)
+    writer = JobStore(connect(REDIS_URL), ttl_seconds=120)
+    job_id = events.new_job_id()
+    assert polled.get(job_id) is None  # an unknown job is remembered as unknown, too
+    writer.advance(job_id, JobState.PROCESSING)
+    assert _until(lambda: polled.get(job_id) is not None)
+    writer.advance(job_id, JobState.COMPLETED, result_url="http://r/results/x")
+    assert _until(lambda: polled.get(job_id).state is JobState.COMPLETED)
+    writer.advance(job_id, JobState.DELETED)
+    assert _until(lambda: polled.get(job_id) is None)
+
+
+def test_a_read_that_raced_a_change_is_not_remembered(client: redis.Redis) -> None:
+    feed = changes.ChangeFeed(client)
+    found, _, token = feed.recent("some-job")
+    assert not found and _until(lambda: feed.recent("some-job")[2] != token)  # subscribed
+    _, _, token = feed.recent("some-job")
+    client.publish(changes.CHANNEL, "another-job")  # heard while "some-job" was being read
+    assert _until(lambda: feed.recent("some-job")[2] != token)
+    feed.remember("some-job", "the read", token)
+    assert feed.recent("some-job")[0] is False
+    _, _, token = feed.recent("some-job")
+    feed.remember("some-job", "the read", token)
+    assert feed.recent("some-job")[:2] == (True, "the read")
 
 
 def test_a_finished_attempt_deletes_the_photo_and_later_ones_have_nothing_to_do(

@@ -9,6 +9,15 @@ stay stateless and any replica can answer any long-poll.
 Pub/sub loses what is published while the subscription is down. So whenever the subscription
 (re)starts, every waiter is woken to read again, and while it is down waiters fall back to reading
 every :data:`FALLBACK_POLL_SECONDS`: a change is never missed, only heard later.
+
+The same wake-ups keep a short-lived cache of recent reads (:meth:`ChangeFeed.recent`): nearly
+every poll finds its job as it was half a second before, and answering those from memory instead
+of a Redis round trip is what lets one status process serve thousands of polls a second. A read is
+kept only while the subscription is up, is dropped the moment its job's change is heard, and is
+never kept when any change was heard while it was being read (so a read that raced a change
+cannot outlive it); the subscription counts as up only once Redis has confirmed it. What changes
+without a publish — a key expiring after its TTL, a never-announced job discarded — is seen
+within :data:`RECENT_READ_SECONDS`. Nothing is cached while the subscription is down.
 """
 
 from __future__ import annotations
@@ -29,6 +38,10 @@ FALLBACK_POLL_SECONDS = 0.5
 READY_WAIT_SECONDS = 1.0
 """How long the first waiter of a process waits for the subscription to start."""
 RECONNECT_SECONDS = 0.5
+RECENT_READ_SECONDS = 5.0
+"""The longest a read is answered from memory (only unpublished changes can make it stale)."""
+RECENT_READS_MAX = 50_000
+"""Reads kept at most (about 20 MB); past it the oldest go first."""
 
 
 class ChangeFeed:
@@ -40,6 +53,8 @@ class ChangeFeed:
         self._waiters: dict[str, set[threading.Event]] = {}
         self._subscribed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._recent: dict[str, tuple[float, object]] = {}
+        self._heard = 0  # changes heard (and subscription restarts) so far
 
     @contextmanager
     def watch(self, job_id: str) -> Iterator[threading.Event]:
@@ -51,11 +66,7 @@ class ChangeFeed:
         changed = threading.Event()
         with self._lock:
             self._waiters.setdefault(job_id, set()).add(changed)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._listen, name="job-changes", daemon=True
-                )
-                self._thread.start()
+            self._start()
         self._subscribed.wait(READY_WAIT_SECONDS)
         try:
             yield changed
@@ -66,6 +77,28 @@ class ChangeFeed:
                 if not waiting:
                     self._waiters.pop(job_id, None)
 
+    def recent(self, job_id: str) -> tuple[bool, object, int]:
+        """``(found, value, token)``: a read of ``job_id`` remembered in the last
+        :data:`RECENT_READ_SECONDS`, or, when there is none, a token to :meth:`remember` the read
+        about to be made. Starts the subscription on first use."""
+        with self._lock:
+            self._start()
+            kept = self._recent.get(job_id)
+            if kept is not None and time.monotonic() - kept[0] < RECENT_READ_SECONDS:
+                return True, kept[1], self._heard
+            return False, None, self._heard
+
+    def remember(self, job_id: str, value: object, token: int) -> None:
+        """Keep ``value``, read after :meth:`recent` gave ``token``, unless a change was heard
+        since (it may have raced the read) or the subscription is down."""
+        with self._lock:
+            if token != self._heard or not self._subscribed.is_set():
+                return
+            self._recent.pop(job_id, None)  # re-inserted last: the dict stays oldest-first
+            self._recent[job_id] = (time.monotonic(), value)
+            while len(self._recent) > RECENT_READS_MAX:
+                del self._recent[next(iter(self._recent))]
+
     def wait(self, changed: threading.Event, timeout: float) -> None:
         """Until ``changed`` is set or ``timeout`` passes (in short steps while unsubscribed)."""
         if not self._subscribed.is_set():
@@ -73,30 +106,46 @@ class ChangeFeed:
         changed.wait(timeout)
         changed.clear()
 
+    def _start(self) -> None:
+        """Start the listening thread once (with the lock held)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._listen, name="job-changes", daemon=True)
+            self._thread.start()
+
     def _listen(self) -> None:
         while True:
             try:
-                with self._client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                with self._client.pubsub() as pubsub:
                     pubsub.subscribe(CHANNEL)
-                    self._subscribed.set()
-                    self._wake(None)  # anything published while we were not listening
                     while True:
                         message = pubsub.get_message(timeout=1.0)
-                        if message is not None:
-                            self._wake(message["data"].decode("ascii", "replace"))
+                        if message is None:
+                            continue
+                        if message["type"] == "subscribe":  # Redis confirms: changes are heard
+                            self._subscribed.set()
+                            self.heard(None)  # anything published while we were not listening
+                        elif message["type"] == "message":
+                            self.heard(message["data"].decode("ascii", "replace"))
             except redis.RedisError as error:
                 if self._subscribed.is_set():
                     log.warning("job change feed lost; reconnecting", extra={"error": str(error)})
                 self._subscribed.clear()
-                self._wake(None)
+                self.heard(None)
                 time.sleep(RECONNECT_SECONDS)
 
-    def _wake(self, job_id: str | None) -> None:
-        """Set the waiters of ``job_id`` (None: of every job)."""
+    def heard(self, job_id: str | None) -> None:
+        """A change of ``job_id`` (None: of any job): forget its reads and wake its waiters.
+
+        The listener calls it for what it hears; a store calls it for a change it made itself,
+        so that its own process reads its writes without waiting for the publish to come back.
+        """
         with self._lock:
+            self._heard += 1
             if job_id is None:
+                self._recent.clear()
                 waiting = [e for events in self._waiters.values() for e in events]
             else:
+                self._recent.pop(job_id, None)
                 waiting = list(self._waiters.get(job_id, ()))
         for changed in waiting:
             changed.set()

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -86,7 +87,7 @@ class Job:
             body["error"] = self.error
         return body
 
-    @property
+    @cached_property
     def etag(self) -> str:
         """A strong validator of the public view: it changes exactly when the body does."""
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
@@ -143,17 +144,30 @@ def connect(url: str) -> redis.Redis:
 class JobStore:
     """Job state with one-way transitions (see the module docstring)."""
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int = 86400, max_held: int = 16) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        ttl_seconds: int = 86400,
+        max_held: int = 16,
+        recent_reads: bool = False,
+    ) -> None:
         self._client = client
         self._ttl = ttl_seconds
+        self._recent_reads = recent_reads
         self._transition = client.register_script(_TRANSITION)
         self._changes = changes.ChangeFeed(client)
         self._holds = threading.BoundedSemaphore(max(1, max_held))
 
     @classmethod
-    def configured(cls, url: str, settings: Settings) -> JobStore:
-        """The job store at ``url`` with a function's settings (TTL, long-polls held)."""
-        return cls(connect(url), settings.job_ttl_seconds, max_held=settings.long_poll_max_held)
+    def configured(cls, url: str, settings: Settings, recent_reads: bool = False) -> JobStore:
+        """The job store at ``url`` with a function's settings (TTL, long-polls held);
+        ``recent_reads``: :meth:`get` may answer from the change feed's recent reads."""
+        return cls(
+            connect(url),
+            settings.job_ttl_seconds,
+            max_held=settings.long_poll_max_held,
+            recent_reads=recent_reads,
+        )
 
     @staticmethod
     def key(job_id: str) -> str:
@@ -193,10 +207,23 @@ class JobStore:
                 keys=[self.key(job_id)],
                 args=[json.dumps(record), state.rank, self._ttl, changes.CHANNEL, job_id],
             )
+        if applied:
+            self._changes.heard(job_id)
         return bool(applied), _job(json.loads(stored))
 
     def get(self, job_id: str) -> Job | None:
-        """The job, or None when unknown, expired or deleted."""
+        """The job, or None when unknown, expired or deleted; with ``recent_reads``, as read in
+        the last few seconds when no change to it has been heard since (:mod:`.changes`)."""
+        if not self._recent_reads:
+            return self._read(job_id)
+        found, job, token = self._changes.recent(job_id)
+        if found:
+            return job  # type: ignore[return-value]
+        job = self._read(job_id)
+        self._changes.remember(job_id, job, token)
+        return job
+
+    def _read(self, job_id: str) -> Job | None:
         with available():
             stored = self._client.get(self.key(job_id))
         if stored is None:
@@ -242,6 +269,7 @@ class JobStore:
         """Forget a job that was never announced (its ``requested`` event could not be sent)."""
         with available():
             self._client.delete(self.key(job_id))
+        self._changes.heard(job_id)
 
 
 def _job(record: dict[str, Any]) -> Job:
