@@ -131,11 +131,8 @@ def second_analyze(env: dict[str, str], broker_url: str) -> Iterator[str]:
     from colorseason.local.servers import free_port
 
     port = free_port()
-    function = ROOT / "functions" / "analyze"
-    command = [sys.executable, "-m", "gunicorn", "--config", str(function / "gunicorn.conf.py")]
-    command += ["--bind", f"127.0.0.1:{port}", "functions_framework:create_app()"]
-    process_env = {**env, "K_SINK": broker_url, "FUNCTION_TARGET": "main"}
-    process_env["FUNCTION_SOURCE"] = str(function / "main.py")
+    command = [sys.executable, str(ROOT / "functions" / "serve.py"), "analyze", f"127.0.0.1:{port}"]
+    process_env = {**env, "K_SINK": broker_url}
     process = subprocess.Popen(command, env=process_env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

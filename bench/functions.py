@@ -26,6 +26,8 @@ import multiprocessing
 import os
 import platform
 import runpy
+import selectors
+import socket
 import statistics
 import subprocess
 import sys
@@ -57,25 +59,19 @@ def machine() -> str:
 
 @contextmanager
 def serve(name: str, workers: int | None = None, **env: str):
-    """Run functions/<name>/main.py under gunicorn, configured as its image is (``workers``
-    overrides the configuration), on a loopback port until the block ends."""
+    """Run functions/<name> as its image does (functions/serve.py: its server and settings) on a
+    loopback port until the block ends; ``workers`` overrides a gunicorn function's number of
+    workers (GUNICORN_CMD_ARGS wins over its settings file)."""
     port = free_port()
     environment = {
         **os.environ,
         "REDIS_URL": REDIS_URL,
         "DATABASE_URL": DATABASE_URL,
         "LOG_LEVEL": "WARNING",
-        "FUNCTION_TARGET": "main",
-        "FUNCTION_SOURCE": str(ROOT / "functions" / name / "main.py"),
+        **({"GUNICORN_CMD_ARGS": f"--workers {workers}"} if workers is not None else {}),
         **env,
     }
-    command = [
-        sys.executable, "-m", "gunicorn", "--config", str(ROOT / "functions" / name /
-        "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-    ]  # fmt: skip
-    if workers is not None:
-        command += ["--workers", str(workers)]
-    command.append("functions_framework:create_app()")
+    command = [sys.executable, str(ROOT / "functions" / "serve.py"), name, f"127.0.0.1:{port}"]
     process = subprocess.Popen(command, env=environment, cwd=ROOT)
     try:
         deadline = time.monotonic() + 120
@@ -171,26 +167,58 @@ def bench_person(seconds: float) -> None:
 
 
 def _status_load(port: int, path: str, rate: float, seconds: float, connections: int, queue):
-    """Open loop: request i is due at i/rate s, on connection i mod ``connections``; latency
-    counts from when it was due, so queueing (in the client or the server) shows."""
+    """Open loop: request i is due at i/rate s, on connection i mod ``connections`` (kept
+    alive); latency counts from when it was due, so queueing (in the client or the server)
+    shows. One thread and an epoll loop drive every connection: a thread per connection would
+    measure the client's own GIL hand-offs, and http.client costs more than the server's answer.
+    A wait under 1 ms (epoll's resolution) is slept instead, so requests go out on time."""
     total = int(rate * seconds)
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    selector = selectors.DefaultSelector()
+    sockets, next_index, sent_due, buffers = [], list(range(connections)), {}, {}
+    for k in range(connections):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        selector.register(sock, selectors.EVENT_READ, k)
+        sockets.append(sock)
+        buffers[k] = b""
+    latencies: list[float] = []
     start = time.perf_counter() + 0.2
-
-    def one_connection(k: int) -> list[float]:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        latencies = []
-        for i in range(k, total, connections):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            status, _ = request(port, "GET", path, connection=conn)
-            assert status == 200, status
-            latencies.append((time.perf_counter() - due) * 1000)
-        return latencies
-
-    with ThreadPoolExecutor(connections) as pool:
-        queue.put([x for part in pool.map(one_connection, range(connections)) for x in part])
+    while len(latencies) < total:
+        now, wake = time.perf_counter(), None
+        for k in range(connections):
+            if k in sent_due or next_index[k] >= total:
+                continue
+            due = start + next_index[k] / rate
+            if due <= now:
+                sockets[k].sendall(request)
+                sent_due[k] = due
+                next_index[k] += connections
+            else:
+                wake = due if wake is None else min(wake, due)
+        timeout = None if wake is None else max(0.0, wake - time.perf_counter())
+        if timeout is not None and timeout < 0.001:  # epoll would round it up to 1 ms
+            time.sleep(timeout)
+            timeout = 0.0
+        for key, _ in selector.select(timeout):
+            k = key.data
+            buffers[k] += sockets[k].recv(65536)
+            head, separator, rest = buffers[k].partition(b"\r\n\r\n")
+            if not separator:
+                continue
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(rest) < length:
+                continue
+            assert head.startswith(b"HTTP/1.1 200"), head[:40]
+            buffers[k] = rest[length:]
+            latencies.append((time.perf_counter() - sent_due.pop(k)) * 1000)
+    for sock in sockets:
+        sock.close()
+    queue.put(latencies)
 
 
 def bench_status(seconds: float, rate: float = 2000.0, connections: tuple[int, ...] = (8,)):
@@ -201,8 +229,8 @@ def bench_status(seconds: float, rate: float = 2000.0, connections: tuple[int, .
 
     job_id = uuid.uuid4().hex
     JobStore(redis.Redis.from_url(REDIS_URL), 600).advance(job_id, JobState.PROCESSING)
-    settings = runpy.run_path(str(ROOT / "functions" / "status" / "gunicorn.conf.py"))
-    shape = f"{settings['workers']} worker(s) x {settings['threads']} threads"
+    settings = runpy.run_path(str(ROOT / "functions" / "status" / "granian.conf.py"))
+    shape = f"granian, {settings['workers']} worker(s) x {settings['blocking_threads']} threads"
     with serve("status") as port:  # as the image runs it
         for _ in range(200):
             request(port, "GET", f"/jobs/{job_id}")

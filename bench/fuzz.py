@@ -18,9 +18,10 @@ so a photo accepted by ``POST /jobs`` also reaches analyze's event path through 
 
 Counted: answers >= 500 as the client saw them, requests with no answer at all (reset, timeout),
 answers >= 500 the functions logged (their answers to the broker's deliveries included: every
-function logs a 5xx at WARNING), unhandled exceptions, and worker crashes (a gunicorn worker that
-died and was replaced). It waits for the queued jobs to drain, then checks every function is still
-ready. It prints counts, rates and the machine; it passes or fails nothing.
+function logs a 5xx at WARNING), unhandled exceptions, and worker crashes (a gunicorn or
+granian worker that died and was replaced, or that its server reported). It waits for the queued
+jobs to drain, then checks every function is still ready. It prints counts, rates and the
+machine; it passes or fails nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import argparse
 import collections
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import random
@@ -69,7 +71,7 @@ class System:
     process: subprocess.Popen[bytes]
 
     def workers(self) -> dict[str, set[int]]:
-        """The gunicorn worker pids of each function (children of its arbiter)."""
+        """The worker pids of each function (children of its gunicorn or granian process)."""
         found: dict[str, set[int]] = {}
         for arbiter in psutil.Process(self.process.pid).children():
             try:
@@ -82,8 +84,9 @@ class System:
 
 
 def _function_of(cmdline: list[str]) -> str | None:
-    for name in FUNCTIONS:
-        if any(part.endswith(f"functions/{name}/main.py") for part in cmdline):
+    """The function a process of `up` serves (functions/serve.py NAME ...), or None."""
+    for script, name in itertools.pairwise(cmdline):
+        if script.endswith("functions/serve.py") and name in FUNCTIONS:
             return name
     return None
 
@@ -443,7 +446,7 @@ def run(requests: Iterator[tuple[str, str, str, bytes, dict[str, str]]], system:
 
 
 def logged_problems(log: Path) -> dict[str, int]:
-    """What the functions and gunicorn said went wrong (the up log, WARNING level)."""
+    """What the functions and their servers said went wrong (the up log, WARNING level)."""
     counts = collections.Counter[str]()
     for line in log.read_text(errors="replace").splitlines():
         try:
@@ -457,11 +460,13 @@ def logged_problems(log: Path) -> dict[str, int]:
                 counts["unhandled exceptions"] += 1
         elif "WORKER TIMEOUT" in line or "was sent" in line or "Worker exiting" in line:
             counts["gunicorn: " + line.split("] ", 2)[-1][:60]] += 1
+        elif "Unexpected exit from worker" in line:
+            counts["granian: " + line.split("] ", 1)[-1][:60]] += 1
     return dict(counts)
 
 
 class Watcher:
-    """Samples the functions' gunicorn workers twice a second: a new pid is a replaced worker."""
+    """Samples the functions' workers twice a second: a new pid is a replaced worker."""
 
     def __init__(self, system: System) -> None:
         self.system = system

@@ -39,7 +39,8 @@ RUN groupadd --system --gid 10001 colorseason \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
        --shell /usr/sbin/nologin colorseason
 COPY --from=build /opt/venv /opt/venv
-COPY functions/${FUNCTION}/main.py functions/${FUNCTION}/gunicorn.conf.py /app/functions/${FUNCTION}/
+COPY functions/serve.py /app/functions/
+COPY functions/${FUNCTION}/main.py functions/${FUNCTION}/*.conf.py /app/functions/${FUNCTION}/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -51,6 +52,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 WORKDIR /app
 EXPOSE 8080
-# Workers, threads and timeouts live in the function's gunicorn.conf.py, which `colorseason up`
-# and bench/ use too, so the function runs the same way everywhere.
-CMD ["/bin/sh", "-c", "exec gunicorn --config /app/functions/${FUNCTION}/gunicorn.conf.py --bind \":${PORT}\" 'functions_framework:create_app()'"]
+# serve.py runs the function under its server with the settings in its directory (status:
+# granian.conf.py, results: gunicorn.conf.py), on :$PORT; `colorseason up` and bench/ run the
+# same script, so the function runs the same way everywhere.
+CMD ["/bin/sh", "-c", "exec python /app/functions/serve.py \"${FUNCTION}\""]

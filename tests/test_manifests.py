@@ -34,6 +34,7 @@ import pytest
 import yaml
 
 from colorseason import events
+from colorseason.config import Settings
 from colorseason.local.broker import compile_attribute_filter, load_topology, read_manifests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,12 +158,17 @@ def _dockerfile(name: str) -> str:
     return (ROOT / "functions" / name / "Dockerfile").read_text("utf-8")
 
 
-def _gunicorn(name: str) -> dict[str, Any]:
-    """The settings of functions/<name>/gunicorn.conf.py, which the image's CMD must load."""
-    cmd = re.search(r"exec gunicorn (.+?)'functions_framework:create_app\(\)'", _dockerfile(name))
-    assert cmd, f"the {name} Dockerfile does not start gunicorn with functions_framework"
-    assert f"--config /app/functions/{name}/gunicorn.conf.py" in cmd.group(1)
-    return runpy.run_path(str(ROOT / "functions" / name / "gunicorn.conf.py"))
+def _server(name: str) -> tuple[str, dict[str, Any]]:
+    """The server and settings the image's CMD runs ``name`` with: functions/serve.py picks
+    granian for a function with granian.conf.py, gunicorn (gunicorn.conf.py) otherwise."""
+    cmd = re.findall(r"^CMD (.+)$", _dockerfile(name), re.MULTILINE)
+    assert cmd and "python /app/functions/serve.py" in cmd[-1].replace('", "', " "), cmd
+    assert name in cmd[-1], cmd
+    for server in ("granian", "gunicorn"):
+        settings = ROOT / "functions" / name / f"{server}.conf.py"
+        if settings.is_file():
+            return server, runpy.run_path(str(settings))
+    raise AssertionError(f"functions/{name} has no server settings")
 
 
 # --- the offline checks and yamllint ------------------------------------------------------------
@@ -707,18 +713,29 @@ def test_the_web_pool_dockerfile_builds_only_status_or_results(function: str, bu
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_gunicorn_matches_the_service(name: str) -> None:
-    """Worker x thread slots equal containerConcurrency (analyze: one, plus one queued)."""
-    settings, pod = _gunicorn(name), _pod(_services()[name])
-    slots = settings["workers"] * settings["threads"]
+def test_the_server_matches_the_service(name: str) -> None:
+    """Worker x thread slots equal containerConcurrency (analyze: one, plus one queued); a
+    request is never cut by the server before the Service's timeout would cut it."""
+    server, settings = _server(name)
+    pod = _pod(_services()[name])
+    if server == "granian":
+        assert name == "status", "granian serves status, whose polls need it"
+        slots = settings["workers"] * settings["blocking_threads"]
+        assert settings["workers_kill_timeout"] < pod["timeoutSeconds"]
+        assert settings["log_access"] is False  # paths carry job ids
+        held = Settings.from_env({}).long_poll_max_held
+        assert held == settings["blocking_threads"] // 2, "long-polls hold half the threads"
+    else:
+        slots = settings["workers"] * settings["threads"]
+        assert settings["timeout"] == pod["timeoutSeconds"]
+        assert settings["control_socket_disable"] is True
+        if name != "analyze":
+            assert settings["worker_class"] == "gthread"
     if name == "analyze":
         assert slots == 1, "one MediaPipe graph per process, not thread-safe: 1 worker, 1 thread"
         assert pod["containerConcurrency"] == 2
     else:
-        assert settings["worker_class"] == "gthread"
         assert slots == pod["containerConcurrency"]
-    assert settings["timeout"] == pod["timeoutSeconds"]
-    assert settings["control_socket_disable"] is True
 
 
 def test_the_analyze_pool_opts_out_of_onnxruntime_telemetry() -> None:
@@ -886,8 +903,10 @@ def test_dockerignore_lets_every_copied_path_in() -> None:
 
     for name in FUNCTIONS:
         for line in re.findall(r"^COPY (?!--from)(.+)$", _dockerfile(name), re.MULTILINE):
-            for source in line.split()[:-1]:
-                assert included(source), (
-                    f"the {name} Dockerfile copies {source}; .dockerignore drops it"
-                )
-                assert (ROOT / source).exists(), source
+            for pattern in line.split()[:-1]:
+                sources = [str(p.relative_to(ROOT)) for p in ROOT.glob(pattern)]
+                assert sources, f"the {name} Dockerfile copies {pattern}, which matches nothing"
+                for source in sources:
+                    assert included(source), (
+                        f"the {name} Dockerfile copies {source}; .dockerignore drops it"
+                    )

@@ -31,7 +31,7 @@ jobs_redis_url = settings.store_url("JOBS_REDIS_URL")  # at import: no start wit
 
 @cache
 def _jobs() -> JobStore:
-    return JobStore.configured(jobs_redis_url, settings)
+    return JobStore.configured(jobs_redis_url, settings, recent_reads=True)
 
 
 router = web.Router("status", settings, readiness=lambda: _jobs().ping())

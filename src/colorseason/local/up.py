@@ -136,25 +136,22 @@ def _stores(database_dir: Path | None) -> Iterator[_StoreUrls]:
 
 
 def _spawn(name: str, host: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The function under gunicorn with its image's settings (functions/<name>/gunicorn.conf.py).
+    """The function as its image serves it: functions/serve.py, which runs it under its server
+    with the settings in its directory (gunicorn.conf.py or granian.conf.py).
 
     In a process group of its own, so a Ctrl-C reaches only `up`, which then stops the functions
     in order rather than all at once.
     """
-    directory = functions_dir() / name
-    source, settings = directory / "main.py", directory / "gunicorn.conf.py"
-    for path in (source, settings):
+    script, source = functions_dir() / "serve.py", functions_dir() / name / "main.py"
+    for path in (script, source):
         if not path.is_file():
             raise StartupError(f"{path} not found: run from a source checkout of colorseason")
-    command = [sys.executable, "-m", "gunicorn", "--config", str(settings)]
-    command += ["--bind", host_port(host, port)]
-    command.append("functions_framework:create_app()")
-    env = {**env, "FUNCTION_TARGET": "main", "FUNCTION_SOURCE": str(source)}
+    command = [sys.executable, str(script), name, host_port(host, port)]
     return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, process_group=0)
 
 
 def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    """SIGTERM every function (gunicorn stops its workers gracefully), SIGKILL what is still
+    """SIGTERM every function (its server stops its workers gracefully), SIGKILL what is still
     running after STOP_TIMEOUT_SECONDS, and return only once every process of theirs has exited,
     workers included."""
     import psutil
