@@ -27,10 +27,16 @@ def _host_port(bind: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
+def _log_level() -> str:
+    """The server logs at the function's own LOG_LEVEL (colorseason.config)."""
+    return os.environ.get("LOG_LEVEL", "").strip().lower() or "info"
+
+
 def _gunicorn(settings: Path, bind: str) -> None:
     from gunicorn.app.wsgiapp import run
 
-    sys.argv = ["gunicorn", "--config", str(settings), "--bind", bind, f"{APP}()"]
+    sys.argv = ["gunicorn", "--config", str(settings), "--bind", bind]
+    sys.argv += ["--log-level", _log_level(), f"{APP}()"]
     run()
 
 
@@ -39,6 +45,7 @@ def _granian(settings: Path, bind: str) -> None:
 
     chosen = runpy.run_path(str(settings))
     options = {k: v for k, v in chosen.items() if k in inspect.signature(Granian).parameters}
+    options.setdefault("log_level", _log_level())
     host, port = _host_port(bind)
     Granian(APP, address=host, port=port, interface="wsgi", factory=True, **options).serve()
 

@@ -12,7 +12,8 @@ worker no longer matters: either worker alone has the capacity (docs/benchmarks.
 Two workers, one Rust thread each (``st``: on a pod's one or two cores more threads only
 compete), and 32 Python threads each for long-polls: each held ``GET /jobs/{id}`` (``Prefer:
 wait``, up to 25 s) keeps one, and a worker holds at most LONG_POLL_MAX_HELD (16, half its
-threads) at once, so the other half always serve the broker's deliveries and plain polls.
+threads) at once, so the other half always serve the broker's deliveries and plain polls
+(granian warns at start that 32 threads are many for the cores: they wait, they do not compute).
 2 x 32 = the Service's containerConcurrency; Knative adds pods as held requests grow
 (knative/base/status.yaml). HTTP/1.1 only (queue-proxy and browsers speak it to the pod); no
 access log (paths carry job ids); a stopping worker gets 20 s to finish its requests, within the
