@@ -462,7 +462,7 @@ def _post_into(out: list, client: Client, body: bytes, headers: dict[str, str]) 
     out.append(client.call("POST", "/", body, headers))
 
 
-def drill_latency(workdir: Path, jobs: int = 50) -> None:
+def drill_latency(workdir: Path, jobs: int = 100) -> None:
     print(f"\n## latency: submit -> completed, {jobs} jobs one at a time", flush=True)
     from colorseason.testing import sample_jpeg
 
