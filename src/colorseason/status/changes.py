@@ -15,9 +15,9 @@ every poll finds its job as it was half a second before, and answering those fro
 of a Redis round trip is what lets one status process serve thousands of polls a second. A read is
 kept only while the subscription is up, is dropped the moment its job's change is heard, and is
 never kept when any change was heard while it was being read (so a read that raced a change
-cannot outlive it); the subscription counts as up only once Redis has confirmed it. What changes
-without a publish — a key expiring after its TTL, a never-announced job discarded — is seen
-within :data:`RECENT_READ_SECONDS`. Nothing is cached while the subscription is down.
+cannot outlive it); the subscription counts as up only once Redis has confirmed it. Every write
+of the job store publishes; the one change without a publish, a key expiring after its TTL, is
+seen within :data:`RECENT_READ_SECONDS`. Nothing is cached while the subscription is down.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ READY_WAIT_SECONDS = 1.0
 """How long the first waiter of a process waits for the subscription to start."""
 RECONNECT_SECONDS = 0.5
 RECENT_READ_SECONDS = 5.0
-"""The longest a read is answered from memory (only unpublished changes can make it stale)."""
+"""The longest a read is answered from memory (a TTL expiry, never published, shows by then)."""
 RECENT_READS_MAX = 50_000
 """Reads kept at most (about 20 MB); past it the oldest go first."""
 

@@ -97,8 +97,8 @@ class Job:
 # KEYS[1] the job key; ARGV: record JSON, its rank, TTL seconds, the change channel, the job id.
 # Keeps created_at and result_url from the stored record; refuses to move to a rank that is not
 # higher, but remembers a result_url it did not know yet (`completed` brings it while the job stays
-# processing; the public view, and so the ETag, shows it only once completed). An applied change
-# is published (changes.py wakes the long-polls). Returns {applied, record}.
+# processing; the public view, and so the ETag, shows it only once completed). Every write is
+# published (changes.py wakes the long-polls and drops recent reads). Returns {applied, record}.
 _TRANSITION = """
 local current = redis.call('GET', KEYS[1])
 local record = cjson.decode(ARGV[1])
@@ -109,6 +109,7 @@ if current then
       old.result_url = record.result_url
       current = cjson.encode(old)
       redis.call('SET', KEYS[1], current, 'KEEPTTL')
+      redis.call('PUBLISH', ARGV[4], ARGV[5])
     end
     return {0, current}
   end
@@ -269,6 +270,7 @@ class JobStore:
         """Forget a job that was never announced (its ``requested`` event could not be sent)."""
         with available():
             self._client.delete(self.key(job_id))
+            self._client.publish(changes.CHANNEL, job_id)
         self._changes.heard(job_id)
 
 
