@@ -134,7 +134,7 @@ class Settings:
     def store_url(self, variable: StoreVariable) -> str:
         """The URL of a store the function cannot work without, or a ValueError saying so.
 
-        Called at import: the process then stops at start with that one line (gunicorn prints
+        Called at import: the process then stops at start with that line (the server prints
         it as the worker fails to boot) instead of failing its first request.
         """
         url, needed = {

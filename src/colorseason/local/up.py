@@ -6,8 +6,9 @@ One process tree, started in dependency order and stopped in reverse:
    (:mod:`colorseason.local.embedded`).
 2. The local broker (:mod:`colorseason.local.broker`) on this process's threads, its socket bound
    first so that its ingress URL can be each function's ``K_SINK``.
-3. The three functions, each under gunicorn on its own loopback port with its image's settings
-   (``functions/<name>/gunicorn.conf.py``: workers, threads, timeouts); ``up`` waits for every
+3. The three functions, each on its own loopback port as its image runs it
+   (``functions/serve.py``: gunicorn, or granian for status, with the settings in
+   ``functions/<name>/``: workers, threads, timeouts); ``up`` waits for every
    ``/health/readiness``.
 4. The web page (:mod:`colorseason.local.webpage`), served here with ``/config.json`` naming the
    function URLs and ``/i18n.json`` carrying the report's words from :mod:`colorseason.i18n`.
