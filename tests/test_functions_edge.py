@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,27 @@ def test_each_function_asks_only_for_its_own_stores(load_function) -> None:
     assert only_database.get("/health/readiness").status_code == 200
     with pytest.raises(ValueError, match=f"^{re.escape(MISSING_URL['analyze'])} "):
         load_function("analyze", REDIS_URL=None, JOBS_REDIS_URL=REDIS_URL)
+
+
+def test_serve_refuses_an_unknown_function_or_arguments_with_one_line() -> None:
+    """functions/serve.py is the images' command: a typo in it must say what is wrong, not start."""
+    serve = str(ROOT / "functions" / "serve.py")
+    for args, said in (
+        (["nowhere"], "no function 'nowhere' in"),
+        ([], "usage: python functions/serve.py NAME [HOST:PORT]"),
+    ):
+        started = subprocess.run(
+            [sys.executable, serve, *args], capture_output=True, text=True, timeout=60
+        )
+        assert started.returncode == 1 and said in started.stderr, started.stderr
+        assert "Traceback" not in started.stderr
+
+
+@pytest.mark.parametrize(
+    ("bind", "host", "port"),
+    [(":8080", "0.0.0.0", 8080), ("127.0.0.1:9", "127.0.0.1", 9), ("[::1]:80", "::1", 80)],
+)
+def test_serve_reads_a_bind_as_gunicorn_writes_it(bind: str, host: str, port: int) -> None:
+    """granian takes host and port apart; ``:PORT`` (the image's) binds every IPv4 interface."""
+    serve = runpy.run_path(str(ROOT / "functions" / "serve.py"))
+    assert serve["_host_port"](bind) == (host, port)
