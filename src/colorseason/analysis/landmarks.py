@@ -208,8 +208,11 @@ def _detections(rgb: np.ndarray, mesh_boxes: list[Box]) -> list[Box]:
     that box, and one seen in two tiles (one of which may cut it) keeps the larger."""
     height, width = rgb.shape[:2]
     whole = _detect_in(rgb, 0, 0)
-    seen = whole + [box for box in mesh_boxes if not any(_overlap(box, w) > 0.5 for w in whole)]
-    if len(seen) == 1 and seen[0][2] - seen[0][0] >= _ONE_PERSON_FACE_FRACTION * width:
+    whole_view = whole + [
+        box for box in mesh_boxes if not any(_overlap(box, w) > 0.5 for w in whole)
+    ]
+    lone_width = whole_view[0][2] - whole_view[0][0] if len(whole_view) == 1 else 0.0
+    if lone_width >= _ONE_PERSON_FACE_FRACTION * width:
         return whole
     tile_height, tile_width = round(height * _TILE_FRACTION), round(width * _TILE_FRACTION)
     tiled: list[Box] = []
@@ -244,21 +247,18 @@ def _candidates(rgb: np.ndarray) -> list[_Candidate]:
     """Every face in the photo, found by Face Mesh and, where it may have missed faces or seen
     one that is not there, by the full-range detector too."""
     meshes = _mesh_points(rgb)
+    mesh_boxes = [_box_of(points) for points in meshes]
     width = rgb.shape[1]
-    largest = max((_box_of(points)[2] - _box_of(points)[0] for points in meshes), default=0.0)
+    largest = max((box[2] - box[0] for box in mesh_boxes), default=0.0)
     # One large face (a selfie, a portrait) needs no second opinion. Otherwise the detector
     # finds the small faces Face Mesh misses, and confirms which mesh faces are real: Face Mesh
     # alone occasionally fits a face to an arm or a pattern.
     if len(meshes) == 1 and largest >= _PORTRAIT_FACE_FRACTION * width:
-        return [_Candidate(_box_of(meshes[0]), meshes[0], confirmed=True)]
-    detections = _detections(rgb, [_box_of(points) for points in meshes])
+        return [_Candidate(mesh_boxes[0], meshes[0], confirmed=True)]
+    detections = _detections(rgb, mesh_boxes)
     found = [
-        _Candidate(
-            _box_of(points),
-            points,
-            confirmed=any(_overlap(_box_of(points), box) > 0.5 for box in detections),
-        )
-        for points in meshes
+        _Candidate(box, points, confirmed=any(_overlap(box, seen) > 0.5 for seen in detections))
+        for box, points in zip(mesh_boxes, meshes, strict=True)
     ]
     if found and not any(face.confirmed for face in found):
         found = [replace(face, confirmed=True) for face in found]  # nothing to tell them apart
