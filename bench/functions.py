@@ -91,14 +91,15 @@ def serve(name: str, workers: int | None = None, **env: str):
         process.wait(timeout=30)
 
 
-def request(port, method, path, body=None, headers=None, connection=None):
-    conn = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request(method, path, body=body, headers=headers or {})
-    response = conn.getresponse()
-    data = response.read()
-    if connection is None:
+def request(port, method, path, body=None, headers=None):
+    """One request on a connection of its own: (status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
         conn.close()
-    return response.status, data
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -202,7 +203,10 @@ def _status_load(port: int, path: str, rate: float, seconds: float, connections:
             timeout = 0.0
         for key, _ in selector.select(timeout):
             k = key.data
-            buffers[k] += sockets[k].recv(65536)
+            received = sockets[k].recv(65536)
+            if not received:
+                raise ConnectionError("status closed a load connection")
+            buffers[k] += received
             head, separator, rest = buffers[k].partition(b"\r\n\r\n")
             if not separator:
                 continue

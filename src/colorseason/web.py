@@ -79,8 +79,8 @@ def problem_response(error: ColorseasonError, instance: str | None = None) -> Re
     """``error`` as RFC 9457 problem details (:meth:`ColorseasonError.to_problem`)."""
     payload = _utf8_json(error.to_problem(instance))
     if isinstance(error, PayloadTooLargeError):
-        # A streamed body stops functions-framework from reading the whole oversize request
-        # into memory after we answer; the client is told we will not read it either.
+        # A streamed body keeps the rest of the oversize request from being read into memory
+        # after we answer; the client is told we will not read it either.
         headers = {"Content-Length": str(len(payload)), "Connection": "close"}
         return Response(iter([payload]), error.status, headers, "application/problem+json")
     response = Response(payload, status=error.status, mimetype="application/problem+json")
