@@ -148,6 +148,41 @@ def test_the_teeth_count_only_when_the_mouth_shows_them() -> None:
     assert shown is not None and shown.name == "teeth"
 
 
+def test_burnt_out_eye_whites_bound_the_exposure_from_above() -> None:
+    """Eye whites with green clipped in most pixels are a floor of their brightness: a ceiling
+    on the exposure that counts only when the rest would break it."""
+    from colorseason.analysis import illumination, references
+
+    iris = np.full((60, 3), 40, np.uint8)
+    skin_colour = np.array([0.45, 0.30, 0.21])  # linear RGB
+    sclera = np.tile(np.array([[120, 110, 130]], np.uint8), (100, 1))  # lids, lashes (BGR)
+    sclera[:40] = (252, 255, 255)  # the whites, burnt out
+    whites = references.find_eye_whites(sclera, iris, skin_colour, 0.35)
+    assert whites is not None and whites.clipped
+    neutral = np.ones(3)
+    ceiling = whites.log_exposure(neutral)
+    assert ceiling < 0  # the photo is at least this much over-exposed
+    log_gain, _, used = illumination._combined_exposure([whites], neutral)
+    assert ceiling < log_gain < 0 and used == ["eyes"]
+    # The same whites half as bright are an ordinary measurement.
+    sclera[:40] = (200, 205, 205)
+    measured = references.find_eye_whites(sclera, iris, skin_colour, 0.35)
+    assert measured is not None and not measured.clipped
+    # A ceiling the other evidence keeps to changes nothing.
+    under = references.Reference("eyes", whites.rgb / 8, whites.luminance, whites.log_sd, True)
+    assert illumination._combined_exposure([under], neutral)[::2] == (0.0, [])
+
+
+def test_an_over_exposed_photo_is_darkened_by_its_burnt_out_eye_whites() -> None:
+    """The astronaut at twice her exposure: her eye whites clip, yet still say that the photo
+    is too bright, so the skin is measured darker than the camera rendered it."""
+    over = encode(apply_exposure(sample_bgr("astronaut"), 2.0), ".png")
+    corrected, as_taken = analyze(over), analyze(over, correct_illumination=False)
+    assert "eyes" in corrected["illumination"]["exposure_anchors"]
+    assert corrected["illumination"]["exposure_gain"] < 0.8
+    assert skin(corrected)[0] < skin(as_taken)[0] - 10
+
+
 def test_gain_invariant_features_do_not_change_with_exposure() -> None:
     """Hue, C*/(L*+16) and ln luminance ratios of a face, at a third and at three times the
     exposure (while L* stays above the cube-root knee)."""

@@ -20,8 +20,9 @@ tungsten lamp. A white card, when one is held up, overrules all of this.
 backdrop would darken the person. Depth comes from references of known reflectance
 (``references``): a white card when one is held up, else the eye whites, the teeth as a weak
 anchor, and the photo as the camera exposed it. Each is a guess of ln(exposure) with an
-uncertainty; they are combined by their precision, and what remains uncertain is reported
-(``log_exposure_sd``) and widens the season probabilities instead of being guessed away.
+uncertainty (burnt-out whites only a ceiling on it); they are combined by their precision, and
+what remains uncertain is reported (``log_exposure_sd``) and widens the season probabilities
+instead of being guessed away.
 """
 
 from __future__ import annotations
@@ -156,14 +157,27 @@ def _combined_exposure(
     """ln(exposure) and its sd: the references and the camera's own exposure (ln 0), weighed by
     their precision. An eye or teeth reference that disagrees with the camera by more than both
     their uncertainties allow (three standard deviations) is more likely misread than the camera
-    that far off, and is left out; a white card is believed however far off the camera was."""
+    that far off, and is left out; a white card is believed however far off the camera was.
+
+    A clipped reference is a ceiling, not a measurement: it counts only when the others would
+    expose it brighter than it can be, and then as a measurement at the ceiling (the most likely
+    exposure that does not break it)."""
     weights, means, used = [1 / CAMERA_LOG_SD**2], [0.0], []
+    ceilings = []
     for reference in found:
         log_exposure = reference.log_exposure(white_balance)
         trusted = reference.name == "white_card"
         if trusted or abs(log_exposure) <= 3 * np.hypot(reference.log_sd, CAMERA_LOG_SD):
+            if reference.clipped:
+                ceilings.append((log_exposure, reference))
+                continue
             weights.append(1 / reference.log_sd**2)
             means.append(log_exposure)
+            used.append(reference.name)
+    for ceiling, reference in sorted(ceilings, key=lambda pair: pair[0]):
+        if np.dot(weights, means) / np.sum(weights) > ceiling:
+            weights.append(1 / reference.log_sd**2)
+            means.append(ceiling)
             used.append(reference.name)
     total = float(np.sum(weights))
     limit = CARD_EXPOSURE_LIMIT if "white_card" in used else EXPOSURE_LIMIT
@@ -228,9 +242,10 @@ def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
     skin = regions.skin_colour
     skin_chroma = log_chroma(skin)
 
-    eyes = references.find_eye_whites(
+    eye_whites = references.find_eye_whites(
         regions.sclera, regions.iris, skin, references.eye_openness(points)
     )
+    eyes = eye_whites if eye_whites is not None and not eye_whites.clipped else None  # colour
     teeth = references.find_teeth(regions.teeth, regions.lips, references.mouth_openness(points))
     scene = grey_pixel_chroma(regions.surround, skin_chroma)
     # A card is only believed when its colour is the light's, as the grey pixels round it (or,
@@ -245,7 +260,7 @@ def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
         reference = "eyes" if eyes is not None else "scene" if scene is not None else "none"
     illuminant = _light_from_chroma(np.clip(chroma, -CAST_LIMIT, CAST_LIMIT))
 
-    anchors = [found for found in (card, eyes, teeth) if found is not None]
+    anchors = [found for found in (card, eye_whites, teeth) if found is not None]
     log_gain, log_sd, used = _combined_exposure(anchors, 1 / illuminant)
     return LightEstimate(
         illuminant=illuminant,

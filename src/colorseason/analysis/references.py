@@ -16,6 +16,10 @@ reflectance beside the skin can, and so, less surely, can the eye:
   brightness for the skin; few pixels, half-closed eyes and clipping widen their uncertainty.
 - **the teeth**: a weak anchor only (they are yellowish and often shadowed by the lips).
 
+Eye whites or teeth that are mostly clipped still say something: they are at least as bright as
+the clipping level, so the photo is at least that over-exposed. They are kept as a bound on the
+exposure (``clipped``), never as a measurement of it, and their colour is not used.
+
 Each reference reports what it measured and how far its known level can be trusted; the
 illumination stage weighs them.
 """
@@ -40,6 +44,9 @@ class Reference:
     rgb: np.ndarray  # linear RGB of the reference as photographed
     luminance: float  # the luminance (Y) it would have in a well-exposed photo
     log_sd: float  # uncertainty of ln(exposure) set from it
+    # Mostly clipped: what was measured is a floor of its brightness, so the exposure it gives
+    # is a ceiling (an over-exposed photo shows itself by the whites it has burnt out).
+    clipped: bool = False
 
     def log_exposure(self, white_balance: np.ndarray) -> float:
         """ln of the exposure gain that brings the reference, white-balanced by ``white_balance``
@@ -241,7 +248,8 @@ _WHITE_OVER_DARK = 1.5
 # deep shadow, brighter are a reflection.
 _SCLERA_OVER_SKIN = (-1.3, 1.5)
 # With this many white pixels a reference is as good as it gets; with half or more of them
-# censored it is no reference; eyes open less than this ratio show less of their whites.
+# censored (green clipped) it only bounds the exposure; eyes open less than this ratio show
+# less of their whites.
 _FULL_WHITE_PIXELS = 30
 _MAX_CENSORED = 0.5
 _EYES_WIDE_RATIO = 0.3
@@ -308,24 +316,28 @@ def _whites(candidates: np.ndarray, around: np.ndarray, dark: np.ndarray) -> _Wh
     )
 
 
-def _log_sd(base: float, found: _Whites) -> float:
-    """A white reference's uncertainty: ``base`` with enough pixels and none censored, growing
-    as the pixels get fewer and as more of them are censored. Few pixels are worse than their
-    number says (each is as likely lid or lash as white), so the growth is linear in 1/count."""
+def _reference(name: str, found: _Whites, luminance: float, base_sd: float) -> Reference:
+    """``found`` as a reference of known ``luminance``. Its uncertainty is ``base_sd`` with
+    enough pixels, growing as they get fewer (few are worse than their number says: each is as
+    likely lid or lash as white, so the growth is linear in 1/count). Censored pixels do not
+    widen it: the median level is exact while fewer than half are censored. Half or more
+    censored, the level is only a floor, and the reference a bound (``clipped``)."""
     few = max(1.0, _FULL_WHITE_PIXELS / found.count)
-    return base * few / max(1e-6, 1 - found.censored / _MAX_CENSORED)
+    if found.censored >= _MAX_CENSORED:
+        return Reference(name, found.colour, luminance, base_sd * few, clipped=True)
+    return Reference(name, found.colour, luminance, base_sd * few)
 
 
 def find_eye_whites(
     sclera: np.ndarray, iris: np.ndarray, skin_colour: np.ndarray, openness: float
 ) -> Reference | None:
     """The eye whites as a reference, or None when they cannot be trusted: eyes closed, too few
-    white pixels, too many of them clipped, or implausibly dark or bright for the skin
-    (sunglasses, deep shadow). Half-closed eyes and few pixels count for less."""
+    white pixels, or implausibly dark or bright for the skin (sunglasses, deep shadow).
+    Half-closed eyes and few pixels count for less; mostly clipped whites are only a bound."""
     if openness < EYES_OPEN_RATIO or not np.isfinite(skin_colour).all():
         return None
     found = _whites(sclera, skin_colour, iris)
-    if found is None or found.censored >= _MAX_CENSORED:
+    if found is None:
         return None
     # Whites are bluer than skin too: a tinted lens is not.
     if log_chroma(skin_colour)[1] >= log_chroma(found.colour)[1]:
@@ -334,12 +346,7 @@ def find_eye_whites(
     if not _SCLERA_OVER_SKIN[0] <= over_skin <= _SCLERA_OVER_SKIN[1]:
         return None
     squint = max(1.0, _EYES_WIDE_RATIO / openness)
-    return Reference(
-        "eyes",
-        found.colour,
-        SCLERA_LUMINANCE,
-        _log_sd(EYE_LOG_SD, found) * squint,
-    )
+    return _reference("eyes", found, SCLERA_LUMINANCE, EYE_LOG_SD * squint)
 
 
 def find_teeth(teeth: np.ndarray, lips: np.ndarray, openness: float) -> Reference | None:
@@ -349,11 +356,6 @@ def find_teeth(teeth: np.ndarray, lips: np.ndarray, openness: float) -> Referenc
     if len(lips) == 0:
         return None
     found = _whites(teeth, surface_colour(lips), lips)
-    if found is None or found.censored >= _MAX_CENSORED:
+    if found is None:
         return None
-    return Reference(
-        "teeth",
-        found.colour,
-        TEETH_LUMINANCE,
-        _log_sd(TEETH_LOG_SD, found),
-    )
+    return _reference("teeth", found, TEETH_LUMINANCE, TEETH_LOG_SD)
