@@ -12,8 +12,8 @@ reflectance beside the skin can, and so, less surely, can the eye:
   the same for everyone whatever the skin, so skin lightness relative to them survives a change
   of exposure. They are gated by their own quality: the eyes open, enough white pixels (the
   whitest part of the eye openings, less red than the skin, brighter than the iris, bluer than
-  the skin, which a tinted lens is not), fewer than half of them clipped, and a plausible
-  brightness for the skin; few pixels, half-closed eyes and clipping widen their uncertainty.
+  the skin, which a tinted lens is not) and a plausible brightness for the skin; few pixels
+  and half-closed eyes widen their uncertainty.
 - **the teeth**: a weak anchor only (they are yellowish and often shadowed by the lips).
 
 Eye whites or teeth that are mostly clipped still say something: they are at least as bright as
