@@ -192,11 +192,16 @@ def _area(box: Box) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box: a detector box and a mesh box of one face overlap
-    almost wholly even though their sizes differ."""
+def _same_face(a: Box, b: Box) -> bool:
+    """Whether two boxes frame one face: they overlap by more than half the smaller box (a
+    detector box and a mesh box of one face overlap almost wholly though their sizes differ)."""
     inner = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
-    return _area(inner) / max(min(_area(a), _area(b)), 1e-6)
+    return _area(inner) > 0.5 * max(min(_area(a), _area(b)), 1e-6)
+
+
+def _unseen(boxes: list[Box], seen: list[Box]) -> list[Box]:
+    """The faces of ``boxes`` that none of ``seen`` frames."""
+    return [box for box in boxes if not any(_same_face(box, known) for known in seen)]
 
 
 def _detections(rgb: np.ndarray, mesh_boxes: list[Box]) -> list[Box]:
@@ -208,9 +213,7 @@ def _detections(rgb: np.ndarray, mesh_boxes: list[Box]) -> list[Box]:
     that box, and one seen in two tiles (one of which may cut it) keeps the larger."""
     height, width = rgb.shape[:2]
     whole = _detect_in(rgb, 0, 0)
-    whole_view = whole + [
-        box for box in mesh_boxes if not any(_overlap(box, w) > 0.5 for w in whole)
-    ]
+    whole_view = whole + _unseen(mesh_boxes, whole)
     lone_width = whole_view[0][2] - whole_view[0][0] if len(whole_view) == 1 else 0.0
     if lone_width >= _ONE_PERSON_FACE_FRACTION * width:
         return whole
@@ -220,10 +223,10 @@ def _detections(rgb: np.ndarray, mesh_boxes: list[Box]) -> list[Box]:
         for x in (0, width - tile_width):
             tile = np.ascontiguousarray(rgb[y : y + tile_height, x : x + tile_width])
             for box in _detect_in(tile, x, y):
-                same = [seen for seen in tiled if _overlap(seen, box) > 0.5]
+                same = [seen for seen in tiled if _same_face(seen, box)]
                 if all(_area(box) > _area(seen) for seen in same):
                     tiled = [seen for seen in tiled if seen not in same] + [box]
-    return whole + [box for box in tiled if not any(_overlap(box, w) > 0.5 for w in whole)]
+    return whole + _unseen(tiled, whole)
 
 
 def _detect_in(rgb: np.ndarray, x_offset: int, y_offset: int) -> list[Box]:
@@ -257,13 +260,13 @@ def _candidates(rgb: np.ndarray) -> list[_Candidate]:
         return [_Candidate(mesh_boxes[0], meshes[0], confirmed=True)]
     detections = _detections(rgb, mesh_boxes)
     found = [
-        _Candidate(box, points, confirmed=any(_overlap(box, seen) > 0.5 for seen in detections))
+        _Candidate(box, points, confirmed=any(_same_face(box, seen) for seen in detections))
         for box, points in zip(mesh_boxes, meshes, strict=True)
     ]
     if found and not any(face.confirmed for face in found):
         found = [replace(face, confirmed=True) for face in found]  # nothing to tell them apart
     for box in detections:
-        if not any(_overlap(face.box, box) > 0.5 for face in found):
+        if not any(_same_face(face.box, box) for face in found):
             found.append(_Candidate(box, None, confirmed=True))
     return [face for face in found if face.confirmed]
 
