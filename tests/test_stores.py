@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from colorseason import events
 from colorseason.errors import ImageExpiredError, StoreUnavailableError
 from colorseason.results import MIGRATIONS, ResultStore
 from colorseason.status import ClaimCheck, JobState, JobStore, changes, connect
+from local_stack import wait_for
 from support import CLOSED_DATABASE_URL, CLOSED_REDIS_URL, DATABASE_URL, REDIS_URL
 
 RESULT = {
@@ -107,16 +107,6 @@ def test_unknown_job_is_none(jobs: JobStore) -> None:
 # -- claim check ---------------------------------------------------------------------------------
 
 
-def _until(condition, seconds: float = 3.0) -> bool:
-    """Whether ``condition()`` holds within ``seconds`` (a bound on correctness, not a timing)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_recent_reads_answer_polls_from_memory_until_a_change_is_heard(
     client: redis.Redis,
 ) -> None:
@@ -126,12 +116,14 @@ def test_recent_reads_answer_polls_from_memory_until_a_change_is_heard(
     job_id = events.new_job_id()
     JobStore(client, ttl_seconds=120).advance(job_id, JobState.QUEUED)
     # Read until the read is remembered (the subscription starts with the first read).
-    assert _until(lambda: polled.get(job_id) is not None and polled._changes.recent(job_id)[0])
+    wait_for(
+        lambda: polled.get(job_id) is not None and polled._changes.recent(job_id)[0], 3.0, 0.01
+    )
     record = json.loads(client.get(JobStore.key(job_id)))
     client.set(JobStore.key(job_id), json.dumps(record | {"state": "processing", "rank": 1}))
     assert polled.get(job_id).state is JobState.QUEUED  # from memory: nothing was published
     client.publish(changes.CHANNEL, job_id)
-    assert _until(lambda: polled.get(job_id).state is JobState.PROCESSING)
+    wait_for(lambda: polled.get(job_id).state is JobState.PROCESSING, 3.0, 0.01)
 
 
 def test_a_transition_from_another_process_is_seen_by_recent_reads(client: redis.Redis) -> None:
@@ -140,20 +132,21 @@ def test_a_transition_from_another_process_is_seen_by_recent_reads(client: redis
     job_id = events.new_job_id()
     assert polled.get(job_id) is None  # an unknown job is remembered as unknown, too
     writer.advance(job_id, JobState.PROCESSING)
-    assert _until(lambda: polled.get(job_id) is not None)
+    wait_for(lambda: polled.get(job_id) is not None, 3.0, 0.01)
     writer.advance(job_id, JobState.COMPLETED, result_url="http://r/results/x")
-    assert _until(lambda: polled.get(job_id).state is JobState.COMPLETED)
+    wait_for(lambda: polled.get(job_id).state is JobState.COMPLETED, 3.0, 0.01)
     writer.advance(job_id, JobState.DELETED)
-    assert _until(lambda: polled.get(job_id) is None)
+    wait_for(lambda: polled.get(job_id) is None, 3.0, 0.01)
 
 
 def test_a_read_that_raced_a_change_is_not_remembered(client: redis.Redis) -> None:
     feed = changes.ChangeFeed(client)
     found, _, token = feed.recent("some-job")
-    assert not found and _until(lambda: feed.recent("some-job")[2] != token)  # subscribed
+    assert not found
+    wait_for(lambda: feed.recent("some-job")[2] != token, 3.0, 0.01)  # subscribed
     _, _, token = feed.recent("some-job")
     client.publish(changes.CHANNEL, "another-job")  # heard while "some-job" was being read
-    assert _until(lambda: feed.recent("some-job")[2] != token)
+    wait_for(lambda: feed.recent("some-job")[2] != token, 3.0, 0.01)
     feed.remember("some-job", "the read", token)
     assert feed.recent("some-job")[0] is False
     _, _, token = feed.recent("some-job")
