@@ -457,12 +457,10 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     }
 
 
-def person_consensus(faces: list[Face], photos: Path) -> dict[str, Any]:
-    """For each same-person group of four or more photos: does the combined diagnosis of any
-    three of its photos give the same family as the combined diagnosis of the others?"""
-    from colorseason.analysis import person, pipeline
+def photo_evidence(faces: list[Face], photos: Path) -> Iterator[tuple[Face, Any]]:
+    """Each face that can be measured, with its ``pipeline.PhotoEvidence`` (correction on)."""
+    from colorseason.analysis import pipeline
 
-    evidence: dict[str, list[pipeline.PhotoEvidence]] = defaultdict(list)
     for face in faces:
         data = (photos / face.file).read_bytes()
         try:
@@ -472,9 +470,19 @@ def person_consensus(faces: list[Face], photos: Path) -> dict[str, Any]:
                 index = _matching_face(boxes, face.centre)
                 if index is None:
                     continue
-            evidence[face.person].append(pipeline.measure_photo(data, face=index))
+            yield face, pipeline.measure_photo(data, face=index)
         except ColorseasonError:
             continue
+
+
+def person_consensus(measured: list[tuple[Face, Any]]) -> dict[str, Any]:
+    """For each same-person group of four or more photos: does the combined diagnosis of any
+    three of its photos give the same family as the combined diagnosis of the others?"""
+    from colorseason.analysis import person, pipeline
+
+    evidence: dict[str, list[pipeline.PhotoEvidence]] = defaultdict(list)
+    for face, found in measured:
+        evidence[face.person].append(found)
 
     def family(group: list[pipeline.PhotoEvidence]) -> str:
         probabilities = person.combine(group).probabilities
@@ -494,6 +502,72 @@ def person_consensus(faces: list[Face], photos: Path) -> dict[str, Any]:
         ]
         groups[name] = {"photos": len(group), "splits": len(same), "agree": _share(same)}
     return groups
+
+
+def reference_noise(measured: list[tuple[Face, Any]], resamples: int = 2000) -> dict[str, Any]:
+    """How far each guess of a photo's exposure strays, told by how far they stray from each
+    other (a three-cornered hat): the camera's own exposure (ln 0), the eye whites and the teeth
+    are three independent guesses of one ln(exposure), so the variances of their pairwise
+    differences are sums of two of their own variances, and the three equations give each one.
+    The 90 % intervals come from resampling the photos (faces of one photo share its light)."""
+    from colorseason.analysis import illumination, references
+
+    readings = [(face.file, dict(found.light.readings)) for face, found in measured]
+    files = sorted({file for file, _ in readings})
+
+    def variances(sample: list[dict[str, float]]) -> dict[str, float] | None:
+        eyes = [r["eyes"] for r in sample if "eyes" in r]
+        teeth = [r["teeth"] for r in sample if "teeth" in r]
+        both = [r["eyes"] - r["teeth"] for r in sample if "eyes" in r and "teeth" in r]
+        if min(len(eyes), len(teeth), len(both)) < 3:
+            return None
+        eyes_camera, teeth_camera, eyes_teeth = (
+            float(np.var(values, ddof=1)) for values in (eyes, teeth, both)
+        )
+        return {
+            "camera": (eyes_camera + teeth_camera - eyes_teeth) / 2,
+            "eyes": (eyes_camera + eyes_teeth - teeth_camera) / 2,
+            "teeth": (teeth_camera + eyes_teeth - eyes_camera) / 2,
+        }
+
+    estimate = variances([r for _, r in readings])
+    if estimate is None:
+        return {}
+    by_file = defaultdict(list)
+    for file, reading in readings:
+        by_file[file].append(reading)
+    rng = np.random.default_rng(0)
+    resampled = []
+    for _ in range(resamples):
+        picked = rng.choice(len(files), len(files))
+        sample = [r for i in picked for r in by_file[files[i]]]
+        found = variances(sample)
+        if found is not None:
+            resampled.append(found)
+    in_code = {
+        "camera": illumination.CAMERA_LOG_SD,
+        "eyes": references.EYE_LOG_SD,
+        "teeth": references.TEETH_LOG_SD,
+    }
+    counts = {
+        "camera": len(readings),
+        "eyes": sum("eyes" in r for _, r in readings),
+        "teeth": sum("teeth" in r for _, r in readings),
+    }
+
+    def sd(variance: float) -> float:
+        return float(np.sqrt(max(variance, 0.0)))
+
+    return {
+        name: {
+            "faces": counts[name],
+            "sd": sd(estimate[name]),
+            "low": sd(float(np.percentile([r[name] for r in resampled], 5))),
+            "high": sd(float(np.percentile([r[name] for r in resampled], 95))),
+            "in_code": in_code[name],
+        }
+        for name in estimate
+    }
 
 
 def calibration(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -689,8 +763,9 @@ def main() -> None:
     rows = measure(faces, args.photos, args.quick, kinds)
     summaries = {mode: summarise(rows, mode) for mode in MODES}
     print(markdown(rows, summaries))
+    measured = list(photo_evidence(faces, args.photos)) if args.person or args.calibration else []
     if args.person:
-        groups = person_consensus(faces, args.photos)
+        groups = person_consensus(measured)
         print("\nSeveral photos of one person: any three against the others, same family?\n")
         print("| person | photos | splits | same family |\n|---|---:|---:|---:|")
         for name, group in groups.items():
@@ -698,6 +773,14 @@ def main() -> None:
             print(f"| {name} | {group['photos']} | {group['splits']} | {share} |")
     if args.calibration:
         print(json.dumps(calibration(rows), indent=1))
+        noise = reference_noise(measured)
+        print("\nHow far each guess of the exposure strays (ln units; three-cornered hat):\n")
+        print("| guess | faces | sd | 90 % interval | in the code |\n|---|---:|---:|---|---:|")
+        for name, found in noise.items():
+            print(
+                f"| {name} | {found['faces']} | {found['sd']:.2f} | "
+                f"{found['low']:.2f}–{found['high']:.2f} | {found['in_code']:.2f} |"
+            )
     if args.json:
         args.json.write_text(
             json.dumps(

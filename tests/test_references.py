@@ -150,7 +150,7 @@ def test_the_teeth_count_only_when_the_mouth_shows_them() -> None:
 
 def test_burnt_out_eye_whites_bound_the_exposure_from_above() -> None:
     """Eye whites with green clipped in most pixels are a floor of their brightness: a ceiling
-    on the exposure that counts only when the rest would break it."""
+    on the exposure, which pulls the estimate under it and leaves one far below it alone."""
     from colorseason.analysis import illumination, references
 
     iris = np.full((60, 3), 40, np.uint8)
@@ -162,15 +162,36 @@ def test_burnt_out_eye_whites_bound_the_exposure_from_above() -> None:
     neutral = np.ones(3)
     ceiling = whites.log_exposure(neutral)
     assert ceiling < 0  # the photo is at least this much over-exposed
-    log_gain, _, used = illumination._combined_exposure([whites], neutral)
+    log_gain, _, used, _ = illumination._combined_exposure([whites], neutral)
     assert ceiling < log_gain < 0 and used == ["eyes"]
     # The same whites half as bright are an ordinary measurement.
     sclera[:40] = (200, 205, 205)
     measured = references.find_eye_whites(sclera, iris, skin_colour, 0.35)
     assert measured is not None and not measured.clipped
-    # A ceiling the other evidence keeps to changes nothing.
-    under = references.Reference("eyes", whites.rgb / 8, whites.luminance, whites.log_sd, True)
-    assert illumination._combined_exposure([under], neutral)[::2] == (0.0, [])
+    # A ceiling far above what the other evidence says changes nothing.
+    under = references.Reference("eyes", whites.rgb / 32, whites.luminance, whites.log_sd, True)
+    log_gain, _, used, _ = illumination._combined_exposure([under], neutral)
+    assert abs(log_gain) < 0.01 and used == []
+
+
+@pytest.mark.parametrize("ceiling", [-1.0, -0.2, 0.0, 0.5, 2.0])
+def test_a_ceiling_cuts_the_belief_as_bayes_rule_does(ceiling: float) -> None:
+    """The belief under a noisy ceiling, in closed form, against the same on a fine grid."""
+    from math import erfc, sqrt
+
+    from colorseason.analysis import illumination
+
+    mean, var, sd = 0.1, 0.16, 0.3
+    grid = np.linspace(-4, 4, 80001)
+    below = np.array([0.5 * erfc((x - ceiling) / (sd * sqrt(2))) for x in grid])
+    posterior = np.exp(-0.5 * (grid - mean) ** 2 / var) * below
+    posterior /= posterior.sum()
+    grid_mean = float(grid @ posterior)
+    grid_var = float(((grid - grid_mean) ** 2) @ posterior)
+    cut_mean, cut_var = illumination._below_ceiling(mean, var, ceiling, sd)
+    assert cut_mean == pytest.approx(grid_mean, abs=1e-4)
+    assert cut_var == pytest.approx(grid_var, abs=1e-4)
+    assert cut_mean < mean and cut_var < var
 
 
 def test_an_over_exposed_photo_is_darkened_by_its_burnt_out_eye_whites() -> None:
@@ -179,8 +200,8 @@ def test_an_over_exposed_photo_is_darkened_by_its_burnt_out_eye_whites() -> None
     over = encode(apply_exposure(sample_bgr("astronaut"), 2.0), ".png")
     corrected, as_taken = analyze(over), analyze(over, correct_illumination=False)
     assert "eyes" in corrected["illumination"]["exposure_anchors"]
-    assert corrected["illumination"]["exposure_gain"] < 0.8
-    assert skin(corrected)[0] < skin(as_taken)[0] - 10
+    assert corrected["illumination"]["exposure_gain"] < 0.85
+    assert skin(corrected)[0] < skin(as_taken)[0] - 5
 
 
 def test_gain_invariant_features_do_not_change_with_exposure() -> None:

@@ -27,7 +27,9 @@ instead of being guessed away.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -75,6 +77,15 @@ _GREY_CHROMA_SD = 0.08
 _GREY_FULL_PIXELS = 400
 
 
+class Exposure(NamedTuple):
+    """ln(exposure) as the evidence has it."""
+
+    log_gain: float
+    log_sd: float
+    used: list[str]  # the references that counted
+    readings: list[tuple[str, float]]  # each measured reference's own ln(exposure)
+
+
 @dataclass(frozen=True)
 class LightEstimate:
     """The estimated light and exposure, and the gains that undo them."""
@@ -84,6 +95,10 @@ class LightEstimate:
     log_exposure_sd: float  # uncertainty of ln(exposure_gain)
     reference: str  # what set the light: "white_card" | "eyes" | "scene" | "none"
     anchors: tuple[str, ...]  # what set the exposure besides the camera: white_card, eyes, teeth
+    # What each measured reference the exposure rests on asked for: (name, ln exposure). The
+    # development set's spread of these against the camera and each other is how the
+    # references' uncertainties were set (bench/quality.py --calibration).
+    readings: tuple[tuple[str, float], ...] = ()
 
     @property
     def white_balance(self) -> np.ndarray:
@@ -151,19 +166,33 @@ def grey_pixel_chroma(surround: Surround, skin_chroma: np.ndarray) -> tuple[np.n
     return chroma, count
 
 
-def _combined_exposure(
-    found: list[references.Reference], white_balance: np.ndarray
-) -> tuple[float, float, list[str]]:
+def _below_ceiling(mean: float, var: float, ceiling: float, sd: float) -> tuple[float, float]:
+    """The Gaussian belief N(mean, var) about ln(exposure), told that it lies below ``ceiling``
+    up to that ceiling's own noise ``sd``: the exact mean and variance of the result (a Gaussian
+    times a normal CDF, as in probit regression). A ceiling far above the belief changes
+    nothing; one below it pulls the belief down to it, the more so the looser the belief and the
+    surer the ceiling."""
+    spread = math.sqrt(var + sd**2)
+    # How many spreads the ceiling lies above the belief (floored where the normal tail
+    # underflows), and the normal density over the chance of lying below it there.
+    margin = max((ceiling - mean) / spread, -30.0)
+    density = math.exp(-0.5 * margin**2) / math.sqrt(2 * math.pi)
+    ratio = density / (0.5 * math.erfc(-margin / math.sqrt(2)))
+    shrink = var / spread
+    return mean - shrink * ratio, var - shrink**2 * ratio * (ratio + margin)
+
+
+def _combined_exposure(found: list[references.Reference], white_balance: np.ndarray) -> Exposure:
     """ln(exposure) and its sd: the references and the camera's own exposure (ln 0), weighed by
     their precision. An eye or teeth reference that disagrees with the camera by more than both
     their uncertainties allow (three standard deviations) is more likely misread than the camera
     that far off, and is left out; a white card is believed however far off the camera was.
 
-    A clipped reference is a ceiling, not a measurement: it counts only when the others would
-    expose it brighter than it can be, and then as a measurement at the ceiling (the most likely
-    exposure that does not break it)."""
+    A clipped reference is a ceiling, not a measurement: the photo is at least as over-exposed
+    as it says. The belief from the others is cut at that ceiling (lowest first); a ceiling
+    counts (is listed) when it moved the estimate by more than 1 %."""
     weights, means, used = [1 / CAMERA_LOG_SD**2], [0.0], []
-    ceilings = []
+    readings, ceilings = [], []
     for reference in found:
         log_exposure = reference.log_exposure(white_balance)
         trusted = reference.name == "white_card"
@@ -174,15 +203,16 @@ def _combined_exposure(
             weights.append(1 / reference.log_sd**2)
             means.append(log_exposure)
             used.append(reference.name)
+            readings.append((reference.name, log_exposure))
+    var = 1 / float(np.sum(weights))
+    mean = float(np.dot(weights, means)) * var
     for ceiling, reference in sorted(ceilings, key=lambda pair: pair[0]):
-        if np.dot(weights, means) / np.sum(weights) > ceiling:
-            weights.append(1 / reference.log_sd**2)
-            means.append(ceiling)
+        cut, var = _below_ceiling(mean, var, ceiling, reference.log_sd)
+        if mean - cut > 0.01:
             used.append(reference.name)
-    total = float(np.sum(weights))
+        mean = cut
     limit = CARD_EXPOSURE_LIMIT if "white_card" in used else EXPOSURE_LIMIT
-    log_gain = float(np.clip(np.dot(weights, means) / total, -limit, limit))
-    return log_gain, float(total**-0.5), used
+    return Exposure(float(np.clip(mean, -limit, limit)), math.sqrt(var), used, readings)
 
 
 def _white_balance_chroma(
@@ -261,11 +291,12 @@ def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
     illuminant = _light_from_chroma(np.clip(chroma, -CAST_LIMIT, CAST_LIMIT))
 
     anchors = [found for found in (card, eye_whites, teeth) if found is not None]
-    log_gain, log_sd, used = _combined_exposure(anchors, 1 / illuminant)
+    exposure = _combined_exposure(anchors, 1 / illuminant)
     return LightEstimate(
         illuminant=illuminant,
-        exposure_gain=float(np.exp(log_gain)),
-        log_exposure_sd=log_sd,
+        exposure_gain=float(np.exp(exposure.log_gain)),
+        log_exposure_sd=exposure.log_sd,
         reference=reference,
-        anchors=tuple(used),
+        anchors=tuple(exposure.used),
+        readings=tuple(exposure.readings),
     )
