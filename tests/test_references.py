@@ -269,6 +269,25 @@ def test_a_correction_never_takes_the_skin_out_of_the_skin_locus() -> None:
     assert SKIN_HUE_LOCUS[0] <= hue <= SKIN_HUE_LOCUS[1]
 
 
+def test_a_correction_that_overshoots_the_skin_locus_is_shortened_to_its_nearest() -> None:
+    """A grey-green skin (a strong green cast) and a light estimated so far off that no share of
+    the correction lands in the skin locus: the share that leaves the skin nearest it stands,
+    not the whole correction, which would carry the skin as far out on the blue side."""
+    from colorseason.analysis import illumination
+
+    skin_rgb = lab_to_linear_rgb(np.array([70.0, -6.0, 4.0]))
+    estimate = np.array([-0.7, -0.53])
+
+    def distance(chroma: np.ndarray) -> float:
+        return illumination._locus_distance(skin_rgb, illumination._light_from_chroma(chroma))
+
+    kept = illumination._keep_skin_skin(skin_rgb, estimate)
+    shares = [distance(estimate * share) for share in np.linspace(0, 1, 11)]
+    assert min(shares) > 0  # no share of it is inside
+    assert distance(kept) == pytest.approx(min(shares))
+    assert distance(kept) < distance(estimate) - 5
+
+
 @pytest.mark.parametrize("name", SAMPLES)
 def test_darker_skin_alone_reads_deeper(name: str) -> None:
     """The skin alone made darker (eyes, hair and background as they were): deeper and a lower

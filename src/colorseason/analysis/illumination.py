@@ -241,14 +241,22 @@ def _white_balance_chroma(
     return np.sum(np.multiply(weights, means), axis=0) / total
 
 
-def _within_skin_locus(skin: np.ndarray, illuminant: np.ndarray) -> bool:
+def _locus_distance(skin: np.ndarray, illuminant: np.ndarray) -> float:
+    """How far (CIELAB a*b* units) the skin, corrected for ``illuminant``, lies outside the skin
+    locus: 0 inside it."""
     lab = linear_rgb_to_lab(skin / illuminant)
+    point = lab[1:].astype(float)
+    least = SKIN_MIN_SATURATION * (float(lab[0]) + 16)
     chroma, hue = chroma_hue(lab)
     hue = hue - 360 if hue > 180 else hue
-    return (
-        SKIN_HUE_LOCUS[0] <= hue <= SKIN_HUE_LOCUS[1]
-        and chroma / (float(lab[0]) + 16) >= SKIN_MIN_SATURATION
-    )
+    if SKIN_HUE_LOCUS[0] <= hue <= SKIN_HUE_LOCUS[1]:
+        return max(0.0, least - float(chroma))
+    distances = []
+    for edge in SKIN_HUE_LOCUS:
+        ray = np.array([np.cos(np.radians(edge)), np.sin(np.radians(edge))])
+        along = max(least, float(point @ ray))
+        distances.append(float(np.linalg.norm(point - along * ray)))
+    return min(distances)
 
 
 def _keep_skin_skin(skin: np.ndarray, chroma: np.ndarray) -> np.ndarray:
@@ -259,12 +267,11 @@ def _keep_skin_skin(skin: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     locus": the hue angles of a yellowish red, never grey, green or blue). A correction that
     takes the skin out of it has mistaken a coloured scene, a graded film or the hair for the
     light, so it is shortened to the largest fraction (in tenths) that keeps the skin inside.
-    When even no correction leaves the skin outside (a strong cast), the whole correction
-    stands: it is the best evidence there is."""
-    for fraction in np.linspace(1.0, 0.0, 11):
-        if _within_skin_locus(skin, _light_from_chroma(chroma * fraction)):
-            return chroma * fraction
-    return chroma
+    When no fraction does (a strong cast the estimate overshoots), the one that leaves the skin
+    nearest the locus stands."""
+    fractions = np.linspace(1.0, 0.0, 11)
+    distances = [_locus_distance(skin, _light_from_chroma(chroma * f)) for f in fractions]
+    return chroma * fractions[int(np.argmin(distances))]
 
 
 def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
