@@ -330,9 +330,8 @@ def _reference(name: str, found: _Whites, luminance: float, base_sd: float) -> R
     widen it: the median level is exact while fewer than half are censored. Half or more
     censored, the level is only a floor, and the reference a bound (``clipped``)."""
     few = max(1.0, _FULL_WHITE_PIXELS / found.count)
-    if found.censored >= _MAX_CENSORED:
-        return Reference(name, found.colour, luminance, base_sd * few, clipped=True)
-    return Reference(name, found.colour, luminance, base_sd * few)
+    clipped = found.censored >= _MAX_CENSORED
+    return Reference(name, found.colour, luminance, base_sd * few, clipped=clipped)
 
 
 def find_eye_whites(
