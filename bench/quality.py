@@ -464,13 +464,14 @@ def photo_evidence(faces: list[Face], photos: Path) -> Iterator[tuple[Face, Any]
     for face in faces:
         data = (photos / face.file).read_bytes()
         try:
-            index = None
+            evidence = pipeline.measure_photo(data)
             if face.centre is not None:
-                boxes = analyze(data)["faces"]["boxes"]
-                index = _matching_face(boxes, face.centre)
+                index = _matching_face(list(evidence.found.boxes), face.centre)
                 if index is None:
                     continue
-            yield face, pipeline.measure_photo(data, face=index)
+                if index != evidence.found.index:
+                    evidence = pipeline.measure_photo(data, face=index)
+            yield face, evidence
         except ColorseasonError:
             continue
 
