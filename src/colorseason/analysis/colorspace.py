@@ -7,6 +7,7 @@ colours are measured in CIELAB (perceptually even, the space skin colorimetry is
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 # sRGB primaries, D65 white (IEC 61966-2-1).
@@ -19,9 +20,9 @@ _RGB_TO_XYZ = np.array(
 )
 _XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
 LUMINANCE: np.ndarray = _RGB_TO_XYZ[1].copy()
+"""Linear RGB → relative luminance Y (the second row of the sRGB → XYZ matrix)."""
 CLIPPED = 250
 """8-bit code value from which a channel counts as clipped (its true value unknown)."""
-"""Linear RGB → relative luminance Y (the second row of the sRGB → XYZ matrix)."""
 _D65_WHITE = _RGB_TO_XYZ.sum(axis=1)
 _EPSILON = 216 / 24389
 _KAPPA = 24389 / 27
@@ -45,9 +46,26 @@ SRGB8_TO_LINEAR: np.ndarray = srgb_to_linear(np.arange(256) / 255.0).astype(np.f
 LOG_SRGB8: np.ndarray = np.log(np.maximum(SRGB8_TO_LINEAR, 1e-4)).astype(np.float32)
 
 
+def lookup(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[codes]`` for 8-bit ``codes`` of any shape and a 256-entry float32 ``table``.
+
+    OpenCV's table look-up gives the same values as numpy's indexing, about eight times faster
+    on the surroundings' tens of thousands of pixels."""
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    if codes.size == 0:
+        return np.empty(codes.shape, table.dtype)
+    return cv2.LUT(codes.reshape(-1, 1), table).reshape(codes.shape)
+
+
 def bgr8_to_linear_rgb(bgr_pixels: np.ndarray) -> np.ndarray:
     """8-bit BGR pixels (OpenCV's order, any leading shape) to float32 linear RGB."""
-    return SRGB8_TO_LINEAR[bgr_pixels[..., ::-1]]
+    codes = np.ascontiguousarray(bgr_pixels, dtype=np.uint8)
+    if codes.size == 0:
+        return np.empty(codes.shape, np.float32)
+    # One row of three-channel pixels, whatever the leading shape: OpenCV swaps the channels
+    # far faster than a copy of numpy's reversed view.
+    rgb8 = cv2.cvtColor(codes.reshape(-1, 1, 3), cv2.COLOR_BGR2RGB)
+    return lookup(rgb8, SRGB8_TO_LINEAR).reshape(codes.shape)
 
 
 def log_chroma(rgb: np.ndarray) -> np.ndarray:

@@ -129,9 +129,9 @@ def _light_from_chroma(chroma: np.ndarray) -> np.ndarray:
 
 def _gradient(values: np.ndarray) -> np.ndarray:
     # Sobel's 3 x 3 kernels weigh a unit step by 8 in total: per-pixel units.
-    dx = cv2.Sobel(values, cv2.CV_32F, 1, 0, ksize=3) / 8
-    dy = cv2.Sobel(values, cv2.CV_32F, 0, 1, ksize=3) / 8
-    return np.hypot(dx, dy)
+    dx = cv2.Sobel(values, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
+    dy = cv2.Sobel(values, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
+    return cv2.magnitude(dx, dy)
 
 
 def grey_pixel_chroma(surround: Surround, skin_chroma: np.ndarray) -> tuple[np.ndarray, int] | None:
@@ -144,7 +144,7 @@ def grey_pixel_chroma(surround: Surround, skin_chroma: np.ndarray) -> tuple[np.n
     contrast = _gradient(np.log(np.maximum(rgb @ LUMINANCE.astype(np.float32), 1e-4)))
     # How much the chromaticity moves per unit of shading: ~0 on a grey surface, whose channels
     # the camera's tone curve treats alike; more on a coloured one, whose it bends apart.
-    drift = np.hypot(_gradient(red), _gradient(blue))
+    drift = cv2.magnitude(_gradient(red), _gradient(blue))
     greyness = cv2.blur(drift, (3, 3)) / np.maximum(cv2.blur(contrast, (3, 3)), 1e-4)
     brightest = surround.brightest
     skin_like = (np.abs(red - skin_chroma[0]) <= _SKIN_CHROMA_TOLERANCE) & (
@@ -161,8 +161,9 @@ def grey_pixel_chroma(surround: Surround, skin_chroma: np.ndarray) -> tuple[np.n
     if candidates < _MIN_GREY_PIXELS:
         return None
     count = max(_MIN_GREY_PIXELS, int(candidates * _GREY_SHARE))
-    greyest = np.argpartition(greyness[usable], count - 1)[:count]
-    chroma = np.array([np.median(red[usable][greyest]), np.median(blue[usable][greyest])])
+    index = np.flatnonzero(usable)
+    greyest = index[np.argpartition(greyness.ravel()[index], count - 1)[:count]]
+    chroma = np.array([np.median(red.ravel()[greyest]), np.median(blue.ravel()[greyest])])
     return chroma, count
 
 

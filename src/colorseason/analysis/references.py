@@ -100,24 +100,40 @@ def _local_sd(values: np.ndarray, size: int = 3) -> np.ndarray:
 
 
 def _candidate_regions(
-    candidate: np.ndarray, luminance: np.ndarray, min_area: float
-) -> Iterator[np.ndarray]:
-    """Each connected region of ``candidate`` (uint8 mask) of at least ``min_area`` pixels, and
-    the brightest part of each cut free: a card in front of an equally flat, slightly darker
+    candidate: np.ndarray, luminance: np.ndarray, min_area: float, max_area: float
+) -> Iterator[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    """Each connected region of ``candidate`` (uint8 mask) of ``min_area`` to ``max_area``
+    pixels, with its bounding box (left, top, width, height); and the brightest part of each
+    region of at least ``min_area`` cut free: a card in front of an equally flat, slightly darker
     backdrop joins it in the mask, and its own level separates it again."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     for label in range(1, count):
-        if stats[label, cv2.CC_STAT_AREA] < min_area:
+        area = stats[label, cv2.CC_STAT_AREA]
+        if area < min_area:
             continue
         region = labels == label
-        yield region
+        if area <= max_area:
+            yield region, _box(stats[label])
         level = float(np.percentile(luminance[region], 90))
         brightest = (region & (luminance >= _CARD_LEVEL_BAND * level)).astype(np.uint8)
         brightest = cv2.morphologyEx(brightest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        parts, part_labels = cv2.connectedComponents(brightest, connectivity=4)
-        if parts > 1 and np.count_nonzero(brightest) < np.count_nonzero(region):
+        parts, part_labels, part_stats, _ = cv2.connectedComponentsWithStats(
+            brightest, connectivity=4
+        )
+        if parts > 1 and np.count_nonzero(brightest) < area:
             for part in range(1, parts):
-                yield part_labels == part
+                if min_area <= part_stats[part, cv2.CC_STAT_AREA] <= max_area:
+                    yield part_labels == part, _box(part_stats[part])
+
+
+def _box(stats: np.ndarray) -> tuple[int, int, int, int]:
+    """Left, top, width and height from one row of OpenCV's connected-component statistics."""
+    return (
+        int(stats[cv2.CC_STAT_LEFT]),
+        int(stats[cv2.CC_STAT_TOP]),
+        int(stats[cv2.CC_STAT_WIDTH]),
+        int(stats[cv2.CC_STAT_HEIGHT]),
+    )
 
 
 def find_white_card(
@@ -155,11 +171,11 @@ def find_white_card(
     candidate = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     head_ring = cv2.dilate(surround.head.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     best: tuple[float, np.ndarray] | None = None
-    for region in _candidate_regions(candidate, luminance, _CARD_AREA[0] * face_area):
-        left, top, box_width, box_height = cv2.boundingRect(region.astype(np.uint8))
+    areas = (_CARD_AREA[0] * face_area, _CARD_AREA[1] * face_area)
+    for region, (left, top, box_width, box_height) in _candidate_regions(
+        candidate, luminance, *areas
+    ):
         area = int(np.count_nonzero(region))
-        if not _CARD_AREA[0] * face_area <= area <= _CARD_AREA[1] * face_area:
-            continue
         centre_x, centre_y = left + box_width / 2, top + box_height / 2
         face_width, face_height = x1 - x0, y1 - y0
         beside = min(abs(centre_x - x0), abs(centre_x - x1)) <= _CARD_REACH * face_width

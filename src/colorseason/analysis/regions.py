@@ -18,6 +18,7 @@ from colorseason.analysis.colorspace import (
     LUMINANCE,
     bgr8_to_linear_rgb,
     log_chroma,
+    lookup,
 )
 from colorseason.analysis.landmarks import FaceLandmarks
 
@@ -226,7 +227,10 @@ def sample_regions(bgr: np.ndarray, face: FaceLandmarks) -> RegionPixels:
     _ring(face_area, points[list(FACE_OVAL)], origin)
 
     def pixels(mask: np.ndarray) -> np.ndarray:
-        found = roi[mask > 0]
+        # Only the mask's bounding box is searched: the same pixels, in the same order.
+        left, top, box_width, box_height = cv2.boundingRect(mask)
+        window = (slice(top, top + box_height), slice(left, left + box_width))
+        found = roi[window][mask[window] > 0]
         # A median is as good from a few thousand pixels as from all of them.
         return found[:: max(1, len(found) // REGION_SAMPLES)]
 
@@ -286,7 +290,8 @@ def _surround(
     )
     small_head, small_hair = head > 0, hair > 0
     rgb = bgr8_to_linear_rgb(small)
-    log_blue, log_green, log_red = (LOG_SRGB8[small[..., channel]] for channel in range(3))
+    log_bgr = lookup(small, LOG_SRGB8)
+    log_blue, log_green, log_red = log_bgr[..., 0], log_bgr[..., 1], log_bgr[..., 2]
     return Surround(
         bgr=small,
         rgb=rgb,
