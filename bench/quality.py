@@ -284,10 +284,15 @@ def measure(
     return rows
 
 
-def _delta_e(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+def _delta_e(a: dict[str, Any], b: dict[str, Any], lightness_held: bool = False) -> float | None:
+    """Skin ΔE2000 between two outcomes; with ``lightness_held``, of ``a``'s colour at ``b``'s
+    L* (the difference in colour alone)."""
     if "error" in a or "error" in b:
         return None
-    return float(delta_e_2000(np.array(a["skin_lab"]), np.array(b["skin_lab"])))
+    moved, reference = np.array(a["skin_lab"]), np.array(b["skin_lab"])
+    if lightness_held:
+        moved[0] = reference[0]
+    return float(delta_e_2000(moved, reference))
 
 
 def _p95(values: list[float]) -> float | None:
@@ -339,6 +344,19 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     agreement = [v[mode].get("family") == row["original"][mode]["family"] for row, v in judged]
     cast_delta = [
         d for row, v in variant_rows("cast") if (d := _delta_e(v[mode], row["original"][mode]))
+    ]
+    # The same, with L* held at the photo's: the casts are filters that also take light away
+    # (an exposure change no white balance undoes), so this is what the colour correction
+    # itself leaves.
+    cast_colour_delta = [
+        d
+        for row, v in variant_rows("cast")
+        if (d := _delta_e(v[mode], row["original"][mode], lightness_held=True)) is not None
+    ]
+    cast_lightness_change = [
+        v[mode]["skin_lab"][0] - row["original"][mode]["skin_lab"][0]
+        for row, v in variant_rows("cast")
+        if "error" not in v[mode]
     ]
     exposure_delta = [
         d
@@ -435,6 +453,11 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
         "family_agreement": _share(agreement),
         "variants_judged": len(agreement),
         "cast_delta_e_p95": _p95(cast_delta),
+        "cast_colour_delta_e_p95": _p95(cast_colour_delta),
+        "cast_lightness_change_p50": float(np.median(cast_lightness_change))
+        if cast_lightness_change
+        else None,
+        "variants_refused": sum("error" in v[mode] for _, v in judged),
         "exposure_delta_e_p95": _p95(exposure_delta),
         "cast_or_exposure_failed": cast_failed,
         "warmth_follows": _share(warmth_follows),
@@ -637,6 +660,13 @@ def _fmt(value: Any, digits: int = 2, percent: bool = False) -> str:
     return str(value)
 
 
+def _cast_light_loss() -> str:
+    """Each cast's luminance loss, as a percentage of the light."""
+    return ", ".join(
+        f"{name} {1 - float(np.dot(gains, LUMINANCE)):.0%}" for name, gains in CASTS_RGB.items()
+    )
+
+
 def markdown(rows: list[dict[str, Any]], summaries: dict[str, dict[str, Any]]) -> str:
     on, off = summaries["corrected"], summaries["uncorrected"]
     lines = [
@@ -654,11 +684,17 @@ def markdown(rows: list[dict[str, Any]], summaries: dict[str, dict[str, Any]]) -
         f"| largest skin L* spread in a group | ≤ 10 | "
         f"{_fmt(on['group_lightness_spread_max'], 1)} | "
         f"{_fmt(off['group_lightness_spread_max'], 1)} |",
-        f"| family agreement over perturbations (n = {on['variants_judged']}) | ≥ 95 % | "
+        f"| family agreement over perturbations (n = {on['variants_judged']}, "
+        f"{on['variants_refused']} refused) | ≥ 95 % | "
         f"{_fmt(on['family_agreement'], percent=True)} | "
         f"{_fmt(off['family_agreement'], percent=True)} |",
         f"| skin ΔE2000 p95, five casts | ≤ 3 | {_fmt(on['cast_delta_e_p95'])} | "
         f"{_fmt(off['cast_delta_e_p95'])} |",
+        f"| … the same, L* held at the photo's (colour alone) | – | "
+        f"{_fmt(on['cast_colour_delta_e_p95'])} | {_fmt(off['cast_colour_delta_e_p95'])} |",
+        f"| … median skin L* change under the casts | – | "
+        f"{_fmt(on['cast_lightness_change_p50'], 1)} | "
+        f"{_fmt(off['cast_lightness_change_p50'], 1)} |",
         f"| skin ΔE2000 p95, exposure ×0.6/×1.4 | ≤ 5 | {_fmt(on['exposure_delta_e_p95'])} | "
         f"{_fmt(off['exposure_delta_e_p95'])} |",
         f"| warmth follows a skin-only hue shift (n = {on['warmth_judged']}) | ≥ 90 % | "
@@ -678,6 +714,9 @@ def markdown(rows: list[dict[str, Any]], summaries: dict[str, dict[str, Any]]) -
         f"{on['false_cards']} | – |",
         f"| median time per photo, ms | – | {_fmt(on['median_ms'], 1)} | "
         f"{_fmt(off['median_ms'], 1)} |",
+        "",
+        f"The casts are filters (each channel times at most 1): they take away {_cast_light_loss()} of "
+        "the light, which only an exposure reference can see.",
         "",
         f"References used (correction on): {on['references']}. "
         f"Families (one photo per person): {on['families']}. Errors: {dict(on['errors'])}.",

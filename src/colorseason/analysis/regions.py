@@ -275,7 +275,15 @@ def _surround(
     sy1 = int(min(bgr.shape[0], by1 + margin_y))
     shrink = min(1.0, SURROUND_FACE_PIXELS / max(face_box[2] - face_box[0], 1.0))
     size = (max(1, round((sx1 - sx0) * shrink)), max(1, round((sy1 - sy0) * shrink)))
-    small = cv2.resize(bgr[sy0:sy1, sx0:sx1], size, interpolation=cv2.INTER_AREA)
+    region = bgr[sy0:sy1, sx0:sx1]
+    # Area averaging by a whole factor is several times faster than by any other: that part of
+    # the shrink first, the rest after.
+    factor = int(1 / shrink)
+    if factor >= 2:
+        region = cv2.resize(
+            region, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA
+        )
+    small = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
     # The masks are drawn at the small size directly: resizing full-size masks costs more.
     origin = np.array([sx0, sy0], np.float32)
     head = np.zeros(small.shape[:2], np.uint8)
