@@ -715,8 +715,8 @@ def markdown(rows: list[dict[str, Any]], summaries: dict[str, dict[str, Any]]) -
         f"| median time per photo, ms | – | {_fmt(on['median_ms'], 1)} | "
         f"{_fmt(off['median_ms'], 1)} |",
         "",
-        f"The casts are filters (each channel times at most 1): they take away {_cast_light_loss()} of "
-        "the light, which only an exposure reference can see.",
+        "The casts are filters (each channel times at most 1): they take away "
+        f"{_cast_light_loss()} of the light, which only an exposure reference can see.",
         "",
         f"References used (correction on): {on['references']}. "
         f"Families (one photo per person): {on['families']}. Errors: {dict(on['errors'])}.",
