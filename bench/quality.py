@@ -16,7 +16,10 @@ prints, against the targets of docs/benchmarks.md:
 - tone order: the share of clear pairs of different people (tone ranks ≥ 2 apart) whose ITA°
   comes out in the right order;
 - per same-person group, the spread of skin L* and whether one family is given;
-- family agreement over all perturbations; skin ΔE2000 p95 under the casts and the exposures;
+- family agreement over all perturbations (a refused variant counts as a disagreement, and
+  their number is printed); skin ΔE2000 p95 under the casts and the exposures, and under the
+  casts also with L* held at the photo's (the colour alone: the casts are filters that take
+  light away too) and the median change of L*;
 - how often warmth follows the skin-only undertone shift, and depth the skin-only darkening;
 - the white card: how often it is found, the corrected skin's ΔE2000 against the uncast card
   photo, and false cards in photos without one;
