@@ -59,13 +59,12 @@ def lookup(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 def bgr8_to_linear_rgb(bgr_pixels: np.ndarray) -> np.ndarray:
     """8-bit BGR pixels (OpenCV's order, any leading shape) to float32 linear RGB."""
-    codes = np.ascontiguousarray(bgr_pixels, dtype=np.uint8)
-    if codes.size == 0:
-        return np.empty(codes.shape, np.float32)
-    # One row of three-channel pixels, whatever the leading shape: OpenCV swaps the channels
-    # far faster than a copy of numpy's reversed view.
-    rgb8 = cv2.cvtColor(codes.reshape(-1, 1, 3), cv2.COLOR_BGR2RGB)
-    return lookup(rgb8, SRGB8_TO_LINEAR).reshape(codes.shape)
+    codes: np.ndarray = np.ascontiguousarray(bgr_pixels, dtype=np.uint8)
+    if codes.size:
+        # One row of three-channel pixels, whatever the leading shape: OpenCV swaps the
+        # channels far faster than a copy of numpy's reversed view.
+        codes = cv2.cvtColor(codes.reshape(-1, 1, 3), cv2.COLOR_BGR2RGB).reshape(codes.shape)
+    return lookup(codes, SRGB8_TO_LINEAR)
 
 
 def log_chroma(rgb: np.ndarray) -> np.ndarray:

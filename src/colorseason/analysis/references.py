@@ -101,19 +101,19 @@ def _local_sd(values: np.ndarray, size: int = 3) -> np.ndarray:
 
 def _candidate_regions(
     candidate: np.ndarray, luminance: np.ndarray, min_area: float, max_area: float
-) -> Iterator[tuple[np.ndarray, tuple[int, int, int, int]]]:
+) -> Iterator[tuple[np.ndarray, tuple[int, int, int, int], int]]:
     """Each connected region of ``candidate`` (uint8 mask) of ``min_area`` to ``max_area``
-    pixels, with its bounding box (left, top, width, height); and the brightest part of each
-    region of at least ``min_area`` cut free: a card in front of an equally flat, slightly darker
-    backdrop joins it in the mask, and its own level separates it again."""
+    pixels, with its bounding box (left, top, width, height) and area; and the brightest part
+    of each region of at least ``min_area`` cut free: a card in front of an equally flat,
+    slightly darker backdrop joins it in the mask, and its own level separates it again."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     for label in range(1, count):
-        area = stats[label, cv2.CC_STAT_AREA]
+        area = int(stats[label, cv2.CC_STAT_AREA])
         if area < min_area:
             continue
         region = labels == label
         if area <= max_area:
-            yield region, _box(stats[label])
+            yield region, _box(stats[label]), area
         level = float(np.percentile(luminance[region], 90))
         brightest = (region & (luminance >= _CARD_LEVEL_BAND * level)).astype(np.uint8)
         brightest = cv2.morphologyEx(brightest, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
@@ -122,8 +122,9 @@ def _candidate_regions(
         )
         if parts > 1 and np.count_nonzero(brightest) < area:
             for part in range(1, parts):
-                if min_area <= part_stats[part, cv2.CC_STAT_AREA] <= max_area:
-                    yield part_labels == part, _box(part_stats[part])
+                part_area = int(part_stats[part, cv2.CC_STAT_AREA])
+                if min_area <= part_area <= max_area:
+                    yield part_labels == part, _box(part_stats[part]), part_area
 
 
 def _box(stats: np.ndarray) -> tuple[int, int, int, int]:
@@ -172,10 +173,9 @@ def find_white_card(
     head_ring = cv2.dilate(surround.head.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     best: tuple[float, np.ndarray] | None = None
     areas = (_CARD_AREA[0] * face_area, _CARD_AREA[1] * face_area)
-    for region, (left, top, box_width, box_height) in _candidate_regions(
+    for region, (left, top, box_width, box_height), area in _candidate_regions(
         candidate, luminance, *areas
     ):
-        area = int(np.count_nonzero(region))
         centre_x, centre_y = left + box_width / 2, top + box_height / 2
         face_width, face_height = x1 - x0, y1 - y0
         beside = min(abs(centre_x - x0), abs(centre_x - x1)) <= _CARD_REACH * face_width
