@@ -533,29 +533,31 @@ def person_consensus(measured: list[tuple[Face, Any]]) -> dict[str, Any]:
 
 def reference_noise(measured: list[tuple[Face, Any]], resamples: int = 2000) -> dict[str, Any]:
     """How far each guess of a photo's exposure strays, told by how far they stray from each
-    other (a three-cornered hat): the camera's own exposure (ln 0), the eye whites and the teeth
-    are three independent guesses of one ln(exposure), so the variances of their pairwise
-    differences are sums of two of their own variances, and the three equations give each one.
-    The 90 % intervals come from resampling the photos (faces of one photo share its light)."""
+    other (an n-cornered hat): the camera's own exposure (ln 0), the skin's usual lightness, the
+    eye whites and the teeth are independent guesses of one ln(exposure), so the variance of each
+    pair's difference is the sum of their own two; the pairs give each guess's by least squares.
+    The skin's also holds how far this set's people lie from the usual skin (mostly fair here,
+    so less than across populations). The 90 % intervals come from resampling the photos (faces
+    of one photo share its light)."""
     from colorseason.analysis import illumination, references
 
-    readings = [(face.file, dict(found.light.readings)) for face, found in measured]
+    names = ("camera", "skin", "eyes", "teeth")
+    readings = [
+        (face.file, {"camera": 0.0, **dict(found.light.readings)}) for face, found in measured
+    ]
     files = sorted({file for file, _ in readings})
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
 
     def variances(sample: list[dict[str, float]]) -> dict[str, float] | None:
-        eyes = [r["eyes"] for r in sample if "eyes" in r]
-        teeth = [r["teeth"] for r in sample if "teeth" in r]
-        both = [r["eyes"] - r["teeth"] for r in sample if "eyes" in r and "teeth" in r]
-        if min(len(eyes), len(teeth), len(both)) < 3:
-            return None
-        eyes_camera, teeth_camera, eyes_teeth = (
-            float(np.var(values, ddof=1)) for values in (eyes, teeth, both)
-        )
-        return {
-            "camera": (eyes_camera + teeth_camera - eyes_teeth) / 2,
-            "eyes": (eyes_camera + eyes_teeth - teeth_camera) / 2,
-            "teeth": (teeth_camera + eyes_teeth - eyes_camera) / 2,
-        }
+        rows, sums = [], []
+        for a, b in pairs:
+            differences = [r[a] - r[b] for r in sample if a in r and b in r]
+            if len(differences) < 3:
+                return None
+            rows.append([float(name in (a, b)) for name in names])
+            sums.append(float(np.var(differences, ddof=1)))
+        own = np.linalg.lstsq(np.array(rows), np.array(sums), rcond=None)[0]
+        return dict(zip(names, own.tolist(), strict=True))
 
     estimate = variances([r for _, r in readings])
     if estimate is None:
@@ -571,15 +573,12 @@ def reference_noise(measured: list[tuple[Face, Any]], resamples: int = 2000) -> 
         found = variances(sample)
         if found is not None:
             resampled.append(found)
+    usual = illumination.SKIN_LIGHTNESS + 16
     in_code = {
         "camera": illumination.CAMERA_LOG_SD,
+        "skin": 3 * illumination.SKIN_LIGHTNESS_SD / usual,  # at the usual lightness
         "eyes": references.EYE_LOG_SD,
         "teeth": references.TEETH_LOG_SD,
-    }
-    counts = {
-        "camera": len(readings),
-        "eyes": sum("eyes" in r for _, r in readings),
-        "teeth": sum("teeth" in r for _, r in readings),
     }
 
     def sd(variance: float) -> float:
@@ -587,13 +586,13 @@ def reference_noise(measured: list[tuple[Face, Any]], resamples: int = 2000) -> 
 
     return {
         name: {
-            "faces": counts[name],
+            "faces": sum(name in r for _, r in readings),
             "sd": sd(estimate[name]),
             "low": sd(float(np.percentile([r[name] for r in resampled], 5))),
             "high": sd(float(np.percentile([r[name] for r in resampled], 95))),
             "in_code": in_code[name],
         }
-        for name in estimate
+        for name in names
     }
 
 
@@ -817,7 +816,7 @@ def main() -> None:
     if args.calibration:
         print(json.dumps(calibration(rows), indent=1))
         noise = reference_noise(measured)
-        print("\nHow far each guess of the exposure strays (ln units; three-cornered hat):\n")
+        print("\nHow far each guess of the exposure strays (ln units; n-cornered hat):\n")
         print("| guess | faces | sd | 90 % interval | in the code |\n|---|---:|---:|---|---:|")
         for name, found in noise.items():
             print(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
+import numpy as np
 import pytest
 
-from colorseason.analysis import analyze, analyze_person
+from colorseason.analysis import analyze, analyze_person, illumination, person, pipeline
 from colorseason.analysis.person import MAX_PHOTOS
 from colorseason.errors import BadRequestError, CorruptImageError, NoFaceError
 from colorseason.testing import CASTS_RGB, apply_cast, encode, sample_bgr, sample_jpeg
@@ -78,3 +81,16 @@ def test_a_bad_number_of_photos_is_refused() -> None:
         analyze_person([sample_jpeg("astronaut")] * (MAX_PHOTOS + 1))
     with pytest.raises(BadRequestError):
         analyze_person([sample_jpeg("astronaut")] * 2, faces=[0])
+
+
+def test_several_photos_of_one_person_count_the_skin_prior_once() -> None:
+    """Two identical photos are two independent looks at the exposure but one person: their
+    combined uncertainty adds the photos' own precisions and the skin's once."""
+    evidence = pipeline.measure_photo(sample_jpeg("grace_hopper"))
+    light = evidence.light
+    _, log_sd = person._combined([evidence, evidence], np.ones(2))
+    own = light.log_exposure_sd**-2 - light.skin_log_sd**-2
+    assert own > 0 and light.skin_log_sd < math.inf
+    assert log_sd == pytest.approx((light.skin_log_sd**-2 + 2 * own) ** -0.5)
+    assert light.log_exposure_sd / np.sqrt(2) < log_sd < light.log_exposure_sd
+    assert illumination.UNCORRECTED.skin_log_sd == math.inf

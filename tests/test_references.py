@@ -162,7 +162,8 @@ def test_burnt_out_eye_whites_bound_the_exposure_from_above() -> None:
     neutral = np.ones(3)
     ceiling = whites.log_exposure(neutral)
     assert ceiling < 0  # the photo is at least this much over-exposed
-    log_gain, _, used, _ = illumination._combined_exposure([whites], neutral)
+    usual_skin = np.full(3, ((illumination.SKIN_LIGHTNESS + 16) / 116) ** 3)  # no pull
+    log_gain, _, used, _, _ = illumination._combined_exposure([whites], neutral, usual_skin)
     assert ceiling < log_gain < 0 and used == ["eyes"]
     # The same whites half as bright are an ordinary measurement.
     sclera[:40] = (200, 205, 205)
@@ -170,8 +171,33 @@ def test_burnt_out_eye_whites_bound_the_exposure_from_above() -> None:
     assert measured is not None and not measured.clipped
     # A ceiling far above what the other evidence says changes nothing.
     under = references.Reference("eyes", whites.rgb / 32, whites.luminance, whites.log_sd, True)
-    log_gain, _, used, _ = illumination._combined_exposure([under], neutral)
+    log_gain, _, used, _, _ = illumination._combined_exposure([under], neutral, usual_skin)
     assert abs(log_gain) < 0.01 and used == []
+
+
+def test_the_skin_pulls_an_implausible_lightness_part_of_the_way_back_in_order() -> None:
+    """No reference, only the camera and the skin: a skin at the usual lightness is left alone,
+    one far lighter or darker is pulled part of the way towards it, never past it, and a darker
+    skin always reads darker. Darker skin is pulled less for the same L* away (10 L* is a wider
+    span of ln luminance down there)."""
+    from colorseason.analysis import illumination
+    from colorseason.analysis.colorspace import linear_rgb_to_lab
+
+    neutral = np.ones(3)
+
+    def corrected(lightness: float) -> tuple[float, float]:
+        skin = lab_to_linear_rgb(np.array([lightness, 12.0, 16.0]))
+        log_gain, log_sd, used, _, _ = illumination._combined_exposure([], neutral, skin)
+        assert used == [] and log_sd < illumination.CAMERA_LOG_SD
+        return float(linear_rgb_to_lab(skin * np.exp(log_gain))[0]), log_gain
+
+    usual = illumination.SKIN_LIGHTNESS
+    assert corrected(usual)[0] == pytest.approx(usual, abs=0.05)
+    readings = [corrected(lightness)[0] for lightness in np.arange(30.0, 96.0, 5.0)]
+    assert np.all(np.diff(readings) > 0)
+    light, dark = corrected(usual + 20), corrected(usual - 20)
+    assert usual < light[0] < usual + 20 and usual - 20 < dark[0] < usual
+    assert abs(dark[1]) < abs(light[1])
 
 
 @pytest.mark.parametrize("ceiling", [-1.0, -0.2, 0.0, 0.5, 2.0])

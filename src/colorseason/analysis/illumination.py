@@ -22,7 +22,11 @@ backdrop would darken the person. Depth comes from references of known reflectan
 anchor, and the photo as the camera exposed it. Each is a guess of ln(exposure) with an
 uncertainty (burnt-out whites only a ceiling on it); they are combined by their precision, and
 what remains uncertain is reported (``log_exposure_sd``) and widens the season probabilities
-instead of being guessed away.
+instead of being guessed away. One more guess is always there: human skin itself, whose
+lightness across populations spreads about 10 L* round the reference face's. It is a prior, not
+a measurement: it says how far a skin may plausibly lie from the usual one, so it pulls an
+implausibly light or dark reading part of the way back (a darker skin still reads darker), and
+the references, where there are any, weigh against it.
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ from colorseason.analysis.regions import RegionPixels, Surround
 # half a stop): the spread of skin lightness across photos of one person in the development set
 # when nothing else sets the exposure.
 CAMERA_LOG_SD = 0.4
+# The skin as a guess of the exposure: a well-exposed photo shows skin near the reference face's
+# L* 64.5 (the season model's centre, docs/model-card.md), give or take the between-person
+# spread across populations, about 10 L*. It is a prior about the person, so several photos of
+# one person count it once (``person``).
+SKIN_LIGHTNESS = 64.5
+SKIN_LIGHTNESS_SD = 10.0
 # The largest exposure change the references may make (ln units: two stops either way). A
 # reference that asks for more is more likely misread than the camera that far off.
 EXPOSURE_LIMIT = float(np.log(4.0))
@@ -83,7 +93,8 @@ class Exposure(NamedTuple):
     log_gain: float
     log_sd: float
     used: list[str]  # the references that counted
-    readings: list[tuple[str, float]]  # each measured reference's own ln(exposure)
+    readings: list[tuple[str, float]]  # the skin's and each measured reference's ln(exposure)
+    skin_log_sd: float  # the skin's plausible lightness as a guess of ln(exposure): its sd
 
 
 @dataclass(frozen=True)
@@ -95,10 +106,13 @@ class LightEstimate:
     log_exposure_sd: float  # uncertainty of ln(exposure_gain)
     reference: str  # what set the light: "white_card" | "eyes" | "scene" | "none"
     anchors: tuple[str, ...]  # what set the exposure besides the camera: white_card, eyes, teeth
-    # What each measured reference the exposure rests on asked for: (name, ln exposure). The
-    # development set's spread of these against the camera and each other is how the
-    # references' uncertainties were set (bench/quality.py --calibration).
+    # What the skin and each measured reference the exposure rests on asked for: (name, ln
+    # exposure). The development set's spread of these against the camera and each other is how
+    # the references' uncertainties were set (bench/quality.py --calibration).
     readings: tuple[tuple[str, float], ...] = ()
+    # How sure the skin's plausible lightness alone is of ln(exposure) (inf: not counted). It
+    # is a prior about the person, which several photos of one person count once.
+    skin_log_sd: float = math.inf
 
     @property
     def white_balance(self) -> np.ndarray:
@@ -183,17 +197,30 @@ def _below_ceiling(mean: float, var: float, ceiling: float, sd: float) -> tuple[
     return mean - shrink * ratio, var - shrink**2 * ratio * (ratio + margin)
 
 
-def _combined_exposure(found: list[references.Reference], white_balance: np.ndarray) -> Exposure:
-    """ln(exposure) and its sd: the references and the camera's own exposure (ln 0), weighed by
-    their precision. An eye or teeth reference that disagrees with the camera by more than both
-    their uncertainties allow (three standard deviations) is more likely misread than the camera
-    that far off, and is left out; a white card is believed however far off the camera was.
+def _skin_log_exposure(skin: np.ndarray, white_balance: np.ndarray) -> tuple[float, float]:
+    """ln of the exposure gain that brings the skin, white-balanced, to ``SKIN_LIGHTNESS``, and
+    its sd: ``SKIN_LIGHTNESS_SD`` in L* is wider in ln luminance for darker skin (L* + 16 grows as
+    the cube root of luminance)."""
+    lightness_plus_16 = 116 * np.cbrt(max(float((skin * white_balance) @ LUMINANCE), 1e-6))
+    log_gain = 3 * float(np.log((SKIN_LIGHTNESS + 16) / lightness_plus_16))
+    return log_gain, 3 * SKIN_LIGHTNESS_SD / float(lightness_plus_16)
+
+
+def _combined_exposure(
+    found: list[references.Reference], white_balance: np.ndarray, skin: np.ndarray
+) -> Exposure:
+    """ln(exposure) and its sd: the references, the camera's own exposure (ln 0) and the skin's
+    plausible lightness, weighed by their precision. An eye or teeth reference that disagrees
+    with the camera by more than both their uncertainties allow (three standard deviations) is
+    more likely misread than the camera that far off, and is left out; a white card is believed
+    however far off the camera was.
 
     A clipped reference is a ceiling, not a measurement: the photo is at least as over-exposed
     as it says. The belief from the others is cut at that ceiling (lowest first); a ceiling
     counts (is listed) when it moved the estimate by more than 1 %."""
-    weights, means, used = [1 / CAMERA_LOG_SD**2], [0.0], []
-    readings, ceilings = [], []
+    from_skin, skin_sd = _skin_log_exposure(skin, white_balance)
+    weights, means, used = [CAMERA_LOG_SD**-2, skin_sd**-2], [0.0, from_skin], []
+    readings, ceilings = [("skin", from_skin)], []
     for reference in found:
         log_exposure = reference.log_exposure(white_balance)
         trusted = reference.name == "white_card"
@@ -213,7 +240,7 @@ def _combined_exposure(found: list[references.Reference], white_balance: np.ndar
             used.append(reference.name)
         mean = cut
     limit = CARD_EXPOSURE_LIMIT if "white_card" in used else EXPOSURE_LIMIT
-    return Exposure(float(np.clip(mean, -limit, limit)), math.sqrt(var), used, readings)
+    return Exposure(float(np.clip(mean, -limit, limit)), math.sqrt(var), used, readings, skin_sd)
 
 
 def _white_balance_chroma(
@@ -299,7 +326,7 @@ def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
     illuminant = _light_from_chroma(np.clip(chroma, -CAST_LIMIT, CAST_LIMIT))
 
     anchors = [found for found in (card, eye_whites, teeth) if found is not None]
-    exposure = _combined_exposure(anchors, 1 / illuminant)
+    exposure = _combined_exposure(anchors, 1 / illuminant, skin)
     return LightEstimate(
         illuminant=illuminant,
         exposure_gain=float(np.exp(exposure.log_gain)),
@@ -307,4 +334,5 @@ def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
         reference=reference,
         anchors=tuple(exposure.used),
         readings=tuple(exposure.readings),
+        skin_log_sd=exposure.skin_log_sd,
     )

@@ -103,8 +103,11 @@ def _combined(
         return _weighted_median(np.array([getattr(e.measured, part) for e in evidence]), weights)
 
     sds = np.array([e.light.log_exposure_sd for e in evidence])
-    # Independent exposure guesses: their precisions add, weighted by the photos' trust.
-    log_sd = float(1 / np.sqrt(np.sum((weights / weights.max()) / sds**2)))
+    # Independent exposure guesses: their precisions add, weighted by the photos' trust; the
+    # skin's plausible lightness is a prior about the person, not a photo, so it counts once.
+    priors = np.array([e.light.skin_log_sd for e in evidence]) ** -2.0
+    own = np.maximum(sds**-2.0 - priors, 0.0)
+    log_sd = float(1 / np.sqrt(priors.mean() + np.sum((weights / weights.max()) * own)))
     skin = median("skin")
     darker, lighter = (
         linear_rgb_to_lab(lab_to_linear_rgb(skin) * float(np.exp(s * log_sd)))[0] for s in (-1, 1)
