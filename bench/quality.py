@@ -20,7 +20,8 @@ prints, against the targets of docs/benchmarks.md:
   their number is printed); skin ΔE2000 p95 under the casts and the exposures, and under the
   casts also with L* held at the photo's (the colour alone: the casts are filters that take
   light away too) and the median change of L*;
-- how often warmth follows the skin-only undertone shift, and depth the skin-only darkening;
+- how often warmth follows the skin-only undertone shift, and skin L* and ITA° (and the depth
+  with them) the skin-only darkening;
 - the white card: how often it is found, the corrected skin's ΔE2000 against the uncast card
   photo, and false cards in photos without one;
 - the share of the most common family among different people (discrimination), faces analysed,
@@ -368,7 +369,7 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     ]
     cast_failed = sum("error" in v[mode] for _, v in variant_rows("cast", "exposure"))
 
-    warmth_follows, depth_follows = [], []
+    warmth_follows, depth_follows, tone_follows = [], [], []
     for row in analysed:
         by_name = {v["name"]: v[mode] for v in row["variants"]}
         warmer = by_name.get(f"skin hue {HUE_SHIFT_DEGREES:+g}°", {})
@@ -379,6 +380,10 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
         darker = by_name.get(f"skin ×{DARKER_SKIN:g}", {})
         if "depth" in darker:
             depth_follows.append(darker["depth"] > base["depth"] and darker["ita"] < base["ita"])
+            # The skin itself: lower L* and ITA°, whatever the hair and irises do.
+            tone_follows.append(
+                darker["skin_lab"][0] < base["skin_lab"][0] and darker["ita"] < base["ita"]
+            )
 
     card_rows = [
         (row, by_name)
@@ -466,6 +471,7 @@ def summarise(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
         "warmth_follows": _share(warmth_follows),
         "warmth_judged": len(warmth_follows),
         "depth_follows": _share(depth_follows),
+        "tone_follows": _share(tone_follows),
         "card_found": _share(card_found),
         "card_delta_e_p95": _p95(card_delta),
         "card_delta_e_max": max(card_delta, default=None),
@@ -702,7 +708,10 @@ def markdown(rows: list[dict[str, Any]], summaries: dict[str, dict[str, Any]]) -
         f"| warmth follows a skin-only hue shift (n = {on['warmth_judged']}) | ≥ 90 % | "
         f"{_fmt(on['warmth_follows'], percent=True)} | "
         f"{_fmt(off['warmth_follows'], percent=True)} |",
-        f"| depth and ITA° follow skin-only darkening | – | "
+        f"| skin L* and ITA° follow skin-only darkening | – | "
+        f"{_fmt(on['tone_follows'], percent=True)} | "
+        f"{_fmt(off['tone_follows'], percent=True)} |",
+        f"| … and the depth with them | – | "
         f"{_fmt(on['depth_follows'], percent=True)} | "
         f"{_fmt(off['depth_follows'], percent=True)} |",
         f"| most common family among different people | ≤ 60 % | "

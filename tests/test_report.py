@@ -101,6 +101,12 @@ def test_report_says_what_set_the_light_and_how_sure_skin_lightness_is(
 
     assert f"{lightness}, exposure set by the eye whites" in render_html([("a.jpg", result)])
     assert "노출 기준: 눈 흰자" in render_html([("a.jpg", result)], lang="ko")
+    # No reference: corrected, the usual skin lightness weighs in; uncorrected, the camera alone.
+    bare = copy.deepcopy(result)
+    bare["illumination"]["exposure_anchors"] = []
+    assert "exposure from the camera and the usual skin lightness" in render_html([("a", bare)])
+    bare["illumination"]["corrected"] = False
+    assert "exposure as the camera set it" in render_html([("a", bare)])
 
 
 def test_bad_boxes_are_dropped_and_old_results_have_none(result: dict[str, Any]) -> None:

@@ -165,6 +165,10 @@ TEXT: dict[str, dict[str, str]] = {
     "skin_lightness": {"en": "skin L* {value} ± {sd}", "ko": "피부 명도 L* {value} ± {sd}"},
     "exposure_from": {"en": "exposure set by {anchors}", "ko": "노출 기준: {anchors}"},
     "exposure_camera": {"en": "exposure as the camera set it", "ko": "노출: 카메라 그대로"},
+    "exposure_camera_skin": {
+        "en": "exposure from the camera and the usual skin lightness",
+        "ko": "노출: 카메라와 보통 피부 명도 기준",
+    },
     "colour_from": {"en": "light colour from {reference}", "ko": "조명 색 기준: {reference}"},
     "colour_uncorrected": {"en": "light colour not corrected", "ko": "조명 색 보정 안 함"},
     "face_number": {"en": "Face {number}", "ko": "{number}번 얼굴"},
@@ -274,10 +278,12 @@ def light_summary(result: dict, lang: str) -> str:
     anchors = illumination.get("exposure_anchors")
     if isinstance(anchors, list):
         names = [LIGHT_REFERENCES.get(a, {}).get(lang, str(a)) for a in anchors]
+        # Corrected, the camera's exposure is weighed against the usual skin lightness too.
+        camera = "exposure_camera_skin" if illumination.get("corrected") else "exposure_camera"
         parts.append(
             text("exposure_from", lang).format(anchors=_listed(names, lang))
             if names
-            else text("exposure_camera", lang)
+            else text(camera, lang)
         )
     clauses = [", ".join(parts)] if parts else []
     if colour := _light_colour(illumination.get("reference"), lang):

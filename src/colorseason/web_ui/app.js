@@ -563,7 +563,9 @@ function lightSummary(result) {
   const anchors = illumination.exposure_anchors;
   if (Array.isArray(anchors)) {
     const names = anchors.map((anchor) => words("references", anchor));
-    parts.push(names.length ? fill(t("exposure_from"), { anchors: listed(names) }) : t("exposure_camera"));
+    // Corrected, the camera's exposure is weighed against the usual skin lightness too.
+    const camera = illumination.corrected ? "exposure_camera_skin" : "exposure_camera";
+    parts.push(names.length ? fill(t("exposure_from"), { anchors: listed(names) }) : t(camera));
   }
   const clauses = parts.length ? [parts.join(", ")] : [];
   const reference = illumination.reference;
