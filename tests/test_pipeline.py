@@ -179,3 +179,19 @@ def test_a_depth_that_moves_with_exposure_says_it_is_unsure(name: str) -> None:
             continue
         skin = analyze(encode(image))["measurements"]["skin"]
         assert abs(skin["lab"][0] - original["lab"][0]) <= 3 * skin["lightness_sd"], label
+
+
+def test_a_white_hat_over_the_hairline_is_not_taken_for_hair() -> None:
+    """A white brim where the hair band is (the hair hidden, as by a Santa hat): lighter than any
+    hair, so the brows stand in for the hair and the result says the hair was not visible."""
+    from colorseason.analysis import landmarks
+
+    bgr = sample_bgr("astronaut").copy()
+    points = landmarks.detect(bgr).points
+    top = int(points[10][1])  # the top of the forehead, where the hair band begins
+    bgr[: max(top - 2, 0)] = (246, 246, 246)
+    hatted, bare = analyze(encode(bgr, ".png")), analyze(encode(sample_bgr("astronaut"), ".png"))
+    codes = {issue["code"] for issue in hatted["quality"]["issues"]}
+    assert "hair_not_visible" in codes
+    assert "hair_not_visible" not in {issue["code"] for issue in bare["quality"]["issues"]}
+    assert hatted["measurements"]["hair"]["lab"][0] < 60

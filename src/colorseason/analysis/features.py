@@ -64,6 +64,10 @@ class Measurements:
 
 # CIELAB distance from the skin colour beyond which a band pixel is not skin.
 _HAIR_SKIN_DISTANCE = 12.0
+# Hair is never near paper white: blond is L* 40-60 (Vaughn et al., Am J Phys Anthropol 2008),
+# grey and white hair a fibre's shaded grey. A band lighter than this is a hat's brim, a scarf or
+# the backdrop showing through, and says nothing of the hair.
+HAIR_MAX_LIGHTNESS = 85.0
 
 
 def _lab(bgr_pixels: np.ndarray, gains: np.ndarray) -> np.ndarray:
@@ -86,12 +90,15 @@ def _trimmed_median(lab: np.ndarray, low: float, high: float) -> np.ndarray:
 def _hair(band: np.ndarray, brows: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, bool]:
     """Hair colour from the band above the forehead; brows when the band shows no hair.
 
-    Band pixels count as hair when they are clearly not skin (forehead showing through a fringe).
+    Band pixels count as hair when they are clearly not skin (forehead showing through a fringe),
+    and the band only when it is no lighter than hair can be (a white hat's brim is lighter).
     """
     if len(band):
         hair = band[np.linalg.norm(band - skin, axis=1) > _HAIR_SKIN_DISTANCE]
         if len(hair) >= max(20, 0.3 * len(band)):
-            return _trimmed_median(hair, 10, 80), False
+            colour = _trimmed_median(hair, 10, 80)
+            if colour[0] <= HAIR_MAX_LIGHTNESS:
+                return colour, False
     # Brow outlines include skin between the hairs: the darker part is the brow itself.
     return _trimmed_median(brows, 0, 40), True
 
