@@ -9,9 +9,17 @@ import numpy as np
 import pytest
 
 from colorseason.analysis import analyze, analyze_person, illumination, person, pipeline
+from colorseason.analysis.colorspace import lab_to_linear_rgb
 from colorseason.analysis.person import MAX_PHOTOS
 from colorseason.errors import BadRequestError, CorruptImageError, NoFaceError
-from colorseason.testing import CASTS_RGB, apply_cast, encode, sample_bgr, sample_jpeg
+from colorseason.testing import (
+    CASTS_RGB,
+    apply_cast,
+    apply_exposure,
+    encode,
+    sample_bgr,
+    sample_jpeg,
+)
 
 
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
@@ -84,13 +92,27 @@ def test_a_bad_number_of_photos_is_refused() -> None:
 
 
 def test_several_photos_of_one_person_count_the_skin_prior_once() -> None:
-    """Two identical photos are two independent looks at the exposure but one person: their
-    combined uncertainty adds the photos' own precisions and the skin's once."""
-    evidence = pipeline.measure_photo(sample_jpeg("grace_hopper"))
+    """Two identical photos are two independent looks at the exposure but one person: their own
+    evidence's precisions add and the skin prior is applied once, to the combination, so the pair
+    is pulled less than each photo alone was (the photo at half its exposure, so that the pull
+    shows), and is surer. Uncorrected photos have no prior to count."""
+    data = encode(apply_exposure(sample_bgr("grace_hopper"), 0.5), ".png")
+    evidence = pipeline.measure_photo(data)
     light = evidence.light
-    _, log_sd = person._combined([evidence, evidence], np.ones(2))
-    own = light.log_exposure_sd**-2 - light.skin_log_sd**-2
-    assert own > 0 and light.skin_log_sd < math.inf
-    assert log_sd == pytest.approx((light.skin_log_sd**-2 + 2 * own) ** -0.5)
-    assert light.log_exposure_sd / np.sqrt(2) < log_sd < light.log_exposure_sd
-    assert illumination.UNCORRECTED.skin_log_sd == math.inf
+    assert light.own_exposure is not None
+    own_log_gain, own_sd = light.own_exposure
+    at_own = person._reexposed(evidence.measured.skin, own_log_gain - math.log(light.exposure_gain))
+    pair, pair_sd = person._combined([evidence, evidence], np.ones(2))
+    shift, sd = illumination.with_skin_prior(lab_to_linear_rgb(at_own), 0.0, own_sd / math.sqrt(2))
+    assert pair_sd == pytest.approx(sd)
+    assert pair.skin == pytest.approx(person._reexposed(at_own, shift), abs=1e-6)
+    alone, alone_sd = person._combined([evidence], np.ones(1))
+    assert alone.skin == pytest.approx(evidence.measured.skin, abs=1e-6)
+    assert alone_sd == pytest.approx(light.log_exposure_sd)
+    single = evidence.measured.skin[0]
+    assert at_own[0] + 1 < pair.skin[0] < single and pair_sd < light.log_exposure_sd
+
+    uncorrected = pipeline.measure_photo(data, correct_illumination=False)
+    assert uncorrected.light.own_exposure is None
+    _, raw_sd = person._combined([uncorrected, uncorrected], np.ones(2))
+    assert raw_sd == pytest.approx(illumination.CAMERA_LOG_SD / math.sqrt(2))

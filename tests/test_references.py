@@ -162,7 +162,7 @@ def test_burnt_out_eye_whites_bound_the_exposure_from_above() -> None:
     neutral = np.ones(3)
     ceiling = whites.log_exposure(neutral)
     assert ceiling < 0  # the photo is at least this much over-exposed
-    usual_skin = np.full(3, ((illumination.SKIN_LIGHTNESS + 16) / 116) ** 3)  # no pull
+    usual_skin = np.full(3, ((illumination.SKIN_LIGHTNESS + 16) / 116) ** 3)  # as exposed
     log_gain, _, used, _, _ = illumination._combined_exposure([whites], neutral, usual_skin)
     assert ceiling < log_gain < 0 and used == ["eyes"]
     # The same whites half as bright are an ordinary measurement.
@@ -198,6 +198,10 @@ def test_the_skin_pulls_an_implausible_lightness_part_of_the_way_back_in_order()
     light, dark = corrected(usual + 20), corrected(usual - 20)
     assert usual < light[0] < usual + 20 and usual - 20 < dark[0] < usual
     assert abs(dark[1]) < abs(light[1])
+    # A skin that could not be measured changes nothing, and leaves no reading.
+    assert illumination.with_skin_prior(np.full(3, np.nan), 0.1, 0.4) == (0.1, 0.4)
+    unmeasured = illumination._combined_exposure([], neutral, np.full(3, np.nan))
+    assert unmeasured.log_gain == 0.0 and unmeasured.readings == []
 
 
 @pytest.mark.parametrize("ceiling", [-1.0, -0.2, 0.0, 0.5, 2.0])

@@ -66,7 +66,8 @@ class Measurements:
 _HAIR_SKIN_DISTANCE = 12.0
 # Hair is never near paper white: blond is L* 40-60 (Vaughn et al., Am J Phys Anthropol 2008),
 # grey and white hair a fibre's shaded grey. A band lighter than this is a hat's brim, a scarf or
-# the backdrop showing through, and says nothing of the hair.
+# the backdrop showing through, and says nothing of the hair. The correction's exposure is itself
+# unsure, so the band must pass both as corrected and as photographed.
 HAIR_MAX_LIGHTNESS = 85.0
 
 
@@ -87,17 +88,21 @@ def _trimmed_median(lab: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.median(kept if len(kept) else lab, axis=0)
 
 
-def _hair(band: np.ndarray, brows: np.ndarray, skin: np.ndarray) -> tuple[np.ndarray, bool]:
+def _hair(
+    band: np.ndarray, brows: np.ndarray, skin: np.ndarray, gains: np.ndarray
+) -> tuple[np.ndarray, bool]:
     """Hair colour from the band above the forehead; brows when the band shows no hair.
 
     Band pixels count as hair when they are clearly not skin (forehead showing through a fringe),
     and the band only when it is no lighter than hair can be (a white hat's brim is lighter).
+    ``gains`` are the correction applied to ``band``, undone to judge it as photographed too.
     """
     if len(band):
         hair = band[np.linalg.norm(band - skin, axis=1) > _HAIR_SKIN_DISTANCE]
         if len(hair) >= max(20, 0.3 * len(band)):
             colour = _trimmed_median(hair, 10, 80)
-            if colour[0] <= HAIR_MAX_LIGHTNESS:
+            as_taken = linear_rgb_to_lab(lab_to_linear_rgb(colour) / gains)
+            if max(colour[0], as_taken[0]) <= HAIR_MAX_LIGHTNESS:
                 return colour, False
     # Brow outlines include skin between the hairs: the darker part is the brow itself.
     return _trimmed_median(brows, 0, 40), True
@@ -112,7 +117,9 @@ def measure(regions: RegionPixels, gains: np.ndarray, log_exposure_sd: float) ->
     # Iris: lashes and lid shadows at the bottom, catch-lights at the top.
     eyes = _trimmed_median(_lab(regions.iris, gains), 20, 85)
     lips = _trimmed_median(_lab(regions.lips, gains), 15, 90)
-    hair, from_brows = _hair(_lab(regions.hair_band, gains), _lab(regions.brows, gains), skin)
+    hair, from_brows = _hair(
+        _lab(regions.hair_band, gains), _lab(regions.brows, gains), skin, gains
+    )
     if np.isnan(eyes).any():
         eyes = hair
     raw_skin = linear_rgb_to_lab(bgr8_to_linear_rgb(regions.skin))[:, 0]

@@ -94,7 +94,7 @@ class Exposure(NamedTuple):
     log_sd: float
     used: list[str]  # the references that counted
     readings: list[tuple[str, float]]  # the skin's and each measured reference's ln(exposure)
-    skin_log_sd: float  # the skin's plausible lightness as a guess of ln(exposure): its sd
+    own: tuple[float, float]  # ln(exposure) and its sd from the photo alone, before the skin prior
 
 
 @dataclass(frozen=True)
@@ -110,9 +110,10 @@ class LightEstimate:
     # exposure). The development set's spread of these against the camera and each other is how
     # the references' uncertainties were set (bench/quality.py --calibration).
     readings: tuple[tuple[str, float], ...] = ()
-    # How sure the skin's plausible lightness alone is of ln(exposure) (inf: not counted). It
-    # is a prior about the person, which several photos of one person count once.
-    skin_log_sd: float = math.inf
+    # ln(exposure) and its sd from the photo's own evidence (the camera and the references)
+    # before the skin prior: several photos of one person combine these and count the prior,
+    # which is about the person, once. None: no prior was applied (the photo as taken).
+    own_exposure: tuple[float, float] | None = None
 
     @property
     def white_balance(self) -> np.ndarray:
@@ -197,30 +198,48 @@ def _below_ceiling(mean: float, var: float, ceiling: float, sd: float) -> tuple[
     return mean - shrink * ratio, var - shrink**2 * ratio * (ratio + margin)
 
 
-def _skin_log_exposure(skin: np.ndarray, white_balance: np.ndarray) -> tuple[float, float]:
-    """ln of the exposure gain that brings the skin, white-balanced, to ``SKIN_LIGHTNESS``, and
-    its sd: ``SKIN_LIGHTNESS_SD`` in L* is wider in ln luminance for darker skin (L* + 16 grows as
-    the cube root of luminance)."""
-    lightness_plus_16 = 116 * np.cbrt(max(float((skin * white_balance) @ LUMINANCE), 1e-6))
-    log_gain = 3 * float(np.log((SKIN_LIGHTNESS + 16) / lightness_plus_16))
-    return log_gain, 3 * SKIN_LIGHTNESS_SD / float(lightness_plus_16)
+def _skin_guess(luminance: float) -> tuple[float, float] | None:
+    """The further ln(exposure) that brings skin of linear ``luminance`` to ``SKIN_LIGHTNESS``,
+    and its sd: ``SKIN_LIGHTNESS_SD`` at the skin's own L*, which is wider in ln luminance for
+    darker skin (L* + 16 grows as the cube root of luminance). None for a skin not measured."""
+    if not math.isfinite(luminance) or luminance <= 0:
+        return None
+    lightness_plus_16 = 116 * math.cbrt(luminance)
+    return (
+        3 * math.log((SKIN_LIGHTNESS + 16) / lightness_plus_16),
+        3 * SKIN_LIGHTNESS_SD / lightness_plus_16,
+    )
+
+
+def with_skin_prior(skin: np.ndarray, log_gain: float, log_sd: float) -> tuple[float, float]:
+    """The belief N(``log_gain``, ``log_sd``²) about ln(exposure), told how light skin usually
+    is: ``skin`` is the linear RGB of the skin, white-balanced, at exposure 1. The prior is
+    linearised at the skin as that belief exposes it, so a dark reading is pulled less than a
+    Gaussian in L* would pull it. A skin not measured changes nothing."""
+    guess = _skin_guess(float(skin @ LUMINANCE) * math.exp(log_gain))
+    if guess is None:
+        return log_gain, log_sd
+    further, sd = guess
+    precision = log_sd**-2 + sd**-2
+    return log_gain + further * sd**-2 / precision, precision**-0.5
 
 
 def _combined_exposure(
     found: list[references.Reference], white_balance: np.ndarray, skin: np.ndarray
 ) -> Exposure:
-    """ln(exposure) and its sd: the references, the camera's own exposure (ln 0) and the skin's
-    plausible lightness, weighed by their precision. An eye or teeth reference that disagrees
-    with the camera by more than both their uncertainties allow (three standard deviations) is
-    more likely misread than the camera that far off, and is left out; a white card is believed
-    however far off the camera was.
+    """ln(exposure) and its sd: the references and the camera's own exposure (ln 0), weighed by
+    their precision, then the skin's plausible lightness (``with_skin_prior``). An eye or teeth
+    reference that disagrees with the camera by more than both their uncertainties allow (three
+    standard deviations) is more likely misread than the camera that far off, and is left out;
+    a white card is believed however far off the camera was.
 
     A clipped reference is a ceiling, not a measurement: the photo is at least as over-exposed
     as it says. The belief from the others is cut at that ceiling (lowest first); a ceiling
     counts (is listed) when it moved the estimate by more than 1 %."""
-    from_skin, skin_sd = _skin_log_exposure(skin, white_balance)
-    weights, means, used = [CAMERA_LOG_SD**-2, skin_sd**-2], [0.0, from_skin], []
-    readings, ceilings = [("skin", from_skin)], []
+    balanced = skin * white_balance
+    weights, means, used = [CAMERA_LOG_SD**-2], [0.0], []
+    guess = _skin_guess(float(balanced @ LUMINANCE))
+    readings, ceilings = ([("skin", guess[0])] if guess else []), []
     for reference in found:
         log_exposure = reference.log_exposure(white_balance)
         trusted = reference.name == "white_card"
@@ -239,8 +258,10 @@ def _combined_exposure(
         if mean - cut > 0.01:
             used.append(reference.name)
         mean = cut
+    own = (mean, math.sqrt(var))
+    mean, sd = with_skin_prior(balanced, *own)
     limit = CARD_EXPOSURE_LIMIT if "white_card" in used else EXPOSURE_LIMIT
-    return Exposure(float(np.clip(mean, -limit, limit)), math.sqrt(var), used, readings, skin_sd)
+    return Exposure(float(np.clip(mean, -limit, limit)), sd, used, readings, own)
 
 
 def _white_balance_chroma(
@@ -334,5 +355,5 @@ def estimate(regions: RegionPixels, points: np.ndarray) -> LightEstimate:
         reference=reference,
         anchors=tuple(exposure.used),
         readings=tuple(exposure.readings),
-        skin_log_sd=exposure.skin_log_sd,
+        own_exposure=exposure.own,
     )

@@ -18,6 +18,7 @@ within-person spreads; a photo is flagged beyond ``DIFFERENT_PERSON`` = 3.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from colorseason.analysis import decode, model, pipeline
+from colorseason.analysis import decode, illumination, model, pipeline
 from colorseason.analysis.colorspace import chroma_hue, lab_to_linear_rgb, linear_rgb_to_lab
 from colorseason.analysis.features import Measurements
 from colorseason.analysis.formats import MAX_IMAGE_BYTES
@@ -94,31 +95,53 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return result
 
 
+def _reexposed(lab: np.ndarray, log_factor: float) -> np.ndarray:
+    """A CIELAB colour as if the exposure had been exp(``log_factor``) times what it was."""
+    return linear_rgb_to_lab(lab_to_linear_rgb(lab) * math.exp(log_factor))
+
+
 def _combined(
     evidence: list[pipeline.PhotoEvidence], weights: np.ndarray
 ) -> tuple[Measurements, float]:
-    """The photos' colours combined, and the exposure uncertainty of them together."""
+    """The photos' colours combined, and the exposure uncertainty of them together.
+
+    Each photo's own evidence of its exposure (the camera, its references) is independent of the
+    others', so their precisions add, weighted by the photos' trust. The skin's plausible
+    lightness is a prior about the person, not the photo: each photo's colours are taken back to
+    its own evidence's exposure, combined, and the prior applied once, to the combination."""
+    own = [e.light.own_exposure for e in evidence]
+    shifts = [
+        mine[0] - math.log(e.light.exposure_gain) if mine else 0.0
+        for e, mine in zip(evidence, own, strict=True)
+    ]
+    sds = np.array(
+        [
+            mine[1] if mine else e.light.log_exposure_sd
+            for e, mine in zip(evidence, own, strict=True)
+        ]
+    )
 
     def median(part: str) -> np.ndarray:
-        return _weighted_median(np.array([getattr(e.measured, part) for e in evidence]), weights)
+        values = [
+            _reexposed(getattr(e.measured, part), k) for e, k in zip(evidence, shifts, strict=True)
+        ]
+        return _weighted_median(np.array(values), weights)
 
-    sds = np.array([e.light.log_exposure_sd for e in evidence])
-    # Independent exposure guesses: their precisions add, weighted by the photos' trust; the
-    # skin's plausible lightness is a prior about the person, not a photo, so it counts once.
-    priors = np.array([e.light.skin_log_sd for e in evidence]) ** -2.0
-    own = np.maximum(sds**-2.0 - priors, 0.0)
-    log_sd = float(1 / np.sqrt(priors.mean() + np.sum((weights / weights.max()) * own)))
-    skin = median("skin")
-    darker, lighter = (
-        linear_rgb_to_lab(lab_to_linear_rgb(skin) * float(np.exp(s * log_sd)))[0] for s in (-1, 1)
-    )
+    colours = {part: median(part) for part in ("skin", "eyes", "hair", "lips")}
+    log_sd = float(1 / np.sqrt(np.sum((weights / weights.max()) / sds**2)))
+    if all(mine is not None for mine in own):
+        shift, log_sd = illumination.with_skin_prior(
+            lab_to_linear_rgb(colours["skin"]), 0.0, log_sd
+        )
+        colours = {part: _reexposed(colour, shift) for part, colour in colours.items()}
+    darker, lighter = (_reexposed(colours["skin"], sign * log_sd)[0] for sign in (-1, 1))
     first = evidence[int(np.argmax(weights))].measured
     measured = replace(
         first,
-        skin=skin,
-        eyes=median("eyes"),
-        hair=median("hair"),
-        lips=median("lips"),
+        skin=colours["skin"],
+        eyes=colours["eyes"],
+        hair=colours["hair"],
+        lips=colours["lips"],
         hair_from_brows=all(e.measured.hair_from_brows for e in evidence),
         lightness_sd=float(lighter - darker) / 2,
     )

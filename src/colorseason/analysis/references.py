@@ -244,16 +244,17 @@ SCLERA_CHROMA = np.array([0.14, -0.03])
 SCLERA_CHROMA_SD = np.array([0.3, 0.2])
 # How far the exposure the eye whites give strays from the photo's true one (ln units): the eye
 # whites differ little between people, but the lids, the brow and the light's direction shade
-# them unlike the cheeks. Measured on the development set against the camera and the teeth
-# (three-cornered hat: 0.45-0.47 as the gate below lets more or fewer eyes in, 90 % interval
-# 0.33-0.58; bench/quality.py --calibration). The frames of one video repeat far better (0.06):
-# that is repeatability, not the error.
+# them unlike the cheeks. Measured on the development set against the camera, the skin and the
+# teeth (four-cornered hat: 0.45, 90 % interval 0.33-0.53; with three corners, before the skin
+# counted, 0.45-0.47 as the gate below lets more or fewer eyes in; bench/quality.py
+# --calibration). The frames of one video repeat far better (0.06): that is repeatability, not
+# the error.
 EYE_LOG_SD = 0.45
 EYES_OPEN_RATIO = 0.2
 # Natural teeth measure about L* 80-84 (b* about 24: yellowish, so never a white balance); in
-# photos, lips and the mouth's depth shade them, so they count as a weak anchor only. The
-# three-cornered hat puts them at 0.05 (0-0.29), the best reference of all, which is more likely
-# their errors following the camera's (bright teeth sit on the tone curve's shoulder, which
+# photos, lips and the mouth's depth shade them, so they count as a weak anchor only. The hat
+# puts them at 0.23 (0-0.33; 0.05 with three corners), the best reference of all, which is more
+# likely their errors following the camera's (bright teeth sit on the tone curve's shoulder, which
 # compresses a change of exposure) than accuracy: the hat cannot tell the two apart.
 TEETH_LUMINANCE = 0.41
 TEETH_LOG_SD = 0.35
