@@ -215,3 +215,21 @@ def test_seasons_have_stable_unique_ids_and_names() -> None:
             "family": season.family,
             "name": {"en": season.name_en, "ko": season.name_ko},
         }
+
+
+def test_the_family_is_decided_by_its_total_and_the_season_within_it() -> None:
+    """One season of a family may top the twelve while its family is, in all, less likely: the
+    result names the likelier family, its best season, and that family's total as confidence."""
+    from colorseason.analysis.pipeline import diagnosis
+
+    probabilities = np.zeros(len(SEASONS))
+    top_spring = next(s for s in SEASONS if s.family == "spring")
+    autumn = [s for s in SEASONS if s.family == "autumn"]
+    for season, p in ((top_spring, 0.40), (autumn[0], 0.30), (autumn[1], 0.30)):
+        probabilities[SEASONS.index(season)] = p
+    colours = [np.array(lab, float) for lab in ((60, 15, 18), (30, 4, 8), (25, 3, 8), (50, 20, 11))]
+    measured = Measurements(*colours, False, 0.0, 60.0, 3.0)
+    result = diagnosis(probabilities, np.zeros(4), measured, [])
+    assert result["season"]["id"] == autumn[0].id and result["season"]["family"] == "autumn"
+    assert result["second_season"]["id"] == top_spring.id
+    assert result["confidence"] == pytest.approx(0.6)

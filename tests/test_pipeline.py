@@ -145,18 +145,10 @@ def test_grayscale_is_analysed_with_a_quality_issue() -> None:
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_family_survives_compression_and_downscaling(name: str) -> None:
-    """JPEG q35 keeps the family; so does half size while it keeps the exposure's references.
-    At half size the astronaut's eye whites are too few to count (her face some 45 px wide),
-    and what set her depth goes with them: a changed family must then say that it is unsure."""
     original = analyze(sample_jpeg(name))
     jpeg = [image for kind, _, image in degraded_variants(sample_bgr(name)) if kind == "jpeg"]
-    assert analyze(encode(jpeg[0]))["season"]["family"] == original["season"]["family"]
-    half = analyze(encode(downscale(sample_bgr(name), 0.5)))
-    anchors = half["illumination"]["exposure_anchors"]
-    if anchors == original["illumination"]["exposure_anchors"]:
-        assert half["season"]["family"] == original["season"]["family"]
-    elif half["season"]["family"] != original["season"]["family"]:
-        assert half["confidence"] <= original["confidence"] / 2
+    for label, image in (("JPEG q35", jpeg[0]), ("half size", downscale(sample_bgr(name), 0.5))):
+        assert analyze(encode(image))["season"]["family"] == original["season"]["family"], label
 
 
 @pytest.mark.parametrize("name", SAMPLES)

@@ -169,11 +169,15 @@ def diagnosis(
 ) -> dict[str, Any]:
     """The diagnosis part of a result: season, families, dimensions, colours, palette, quality
     and confidence."""
-    ranked = np.argsort(-probabilities)
-    season, runner_up = SEASONS[ranked[0]], SEASONS[ranked[1]]
     families = dict.fromkeys(FAMILIES, 0.0)
     for each, probability in zip(SEASONS, probabilities, strict=True):
         families[each.family] += float(probability)
+    # The family first, by its total probability (what ``confidence`` reports), then its most
+    # probable season: the top season alone can belong to a family that is less likely in all.
+    family = max(families, key=families.__getitem__)
+    ranked = [SEASONS[i] for i in np.argsort(-probabilities, kind="stable")]
+    season = next(each for each in ranked if each.family == family)
+    runner_up = next(each for each in ranked if each is not season)
     warmth, depth, clarity, contrast = (float(value) for value in dimensions)
     quality_score = quality.score(issues)
     return {
