@@ -116,3 +116,30 @@ def test_several_photos_of_one_person_count_the_skin_prior_once() -> None:
     assert uncorrected.light.own_exposure is None
     _, raw_sd = person._combined([uncorrected, uncorrected], np.ones(2))
     assert raw_sd == pytest.approx(illumination.CAMERA_LOG_SD / math.sqrt(2))
+
+
+def test_one_photo_with_a_clipped_exposure_combines_to_its_own_answer() -> None:
+    """A white card in a photo far too dark asks for more than the card's limit; the single
+    photo is clipped to it, and so must one photo alone be in the combination."""
+    from dataclasses import replace
+
+    from colorseason.analysis import references
+    from colorseason.analysis.colorspace import linear_rgb_to_lab
+
+    evidence = pipeline.measure_photo(sample_jpeg("grace_hopper"))
+    skin = np.full(3, 0.01)  # linear RGB: a skin photographed very dark
+    card = references.Reference("white_card", np.full(3, 0.85 * math.exp(-3.0)), 0.85, 0.05)
+    exposure = illumination._combined_exposure([card], np.ones(3), skin)
+    assert exposure.own is not None and exposure.own[0] > illumination.CARD_EXPOSURE_LIMIT
+    assert exposure.log_gain == pytest.approx(illumination.CARD_EXPOSURE_LIMIT)
+    light = replace(
+        evidence.light,
+        illuminant=np.ones(3),
+        exposure_gain=math.exp(exposure.log_gain),
+        log_exposure_sd=exposure.log_sd,
+        anchors=tuple(exposure.used),
+        own_exposure=exposure.own,
+    )
+    measured = replace(evidence.measured, skin=linear_rgb_to_lab(skin * light.exposure_gain))
+    alone, _ = person._combined([replace(evidence, light=light, measured=measured)], np.ones(1))
+    assert alone.skin == pytest.approx(measured.skin, abs=1e-6)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from colorseason.analysis import MODEL_VERSION, analyze
-from colorseason.analysis.seasons import FAMILIES, SEASON_IDS
+from colorseason.analysis.seasons import FAMILIES, SEASON_IDS, SEASONS
 from colorseason.errors import FaceNotFoundError, FaceTooSmallError, NoFaceError
 from colorseason.testing import (
     CASTS_RGB,
@@ -38,7 +38,11 @@ def test_result_shape(sample: tuple[str, dict]) -> None:
     assert list(result["probabilities"]) == list(SEASON_IDS)
     assert sum(result["probabilities"].values()) == pytest.approx(1, abs=1e-3)
     assert sum(result["families"].values()) == pytest.approx(1, abs=1e-3)
-    assert result["season"]["id"] == max(result["probabilities"], key=result["probabilities"].get)
+    # The likeliest family by its total, and its likeliest season.
+    families, probabilities = result["families"], result["probabilities"]
+    assert result["season"]["family"] == max(families, key=families.get)
+    family_seasons = [s for s in SEASONS if s.family == result["season"]["family"]]
+    assert result["season"]["id"] == max((s.id for s in family_seasons), key=probabilities.get)
     assert result["undertone"] in {"warm", "cool", "neutral"}
     assert set(result["dimensions"]) == {"warmth", "depth", "clarity", "contrast"}
     assert all(-1 <= value <= 1 for value in result["dimensions"].values())

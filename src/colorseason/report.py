@@ -285,7 +285,8 @@ def _hero(label: str, result: Mapping[str, Any], lang: str, photo: bytes | None)
     image = _faces(result.get("faces") or {}, label, lang, photo)
     family = i18n.family_name(season.get("family", ""), lang)
     undertone = i18n.undertone_name(result.get("undertone", ""), lang)
-    share = _percent_label(probabilities.get(season.get("id"), 0))
+    # Beside the family's name, its total: what decided the season (docs/api.md).
+    share = _percent_label((result.get("families") or {}).get(season.get("family"), 0))
     runner_share = _percent_label(probabilities.get(second.get("id"), 0))
     quality = result.get("quality", {})
     return (

@@ -198,6 +198,11 @@ def _below_ceiling(mean: float, var: float, ceiling: float, sd: float) -> tuple[
     return mean - shrink * ratio, var - shrink**2 * ratio * (ratio + margin)
 
 
+def exposure_limit(anchors: tuple[str, ...] | list[str]) -> float:
+    """The largest ln(exposure) change believed with these references counting."""
+    return CARD_EXPOSURE_LIMIT if "white_card" in anchors else EXPOSURE_LIMIT
+
+
 def _skin_guess(luminance: float) -> tuple[float, float] | None:
     """The further ln(exposure) that brings skin of linear ``luminance`` to ``SKIN_LIGHTNESS``,
     and its sd: ``SKIN_LIGHTNESS_SD`` at the skin's own L*, which is wider in ln luminance for
@@ -260,7 +265,7 @@ def _combined_exposure(
         mean = cut
     own = (mean, math.sqrt(var))
     mean, sd = with_skin_prior(balanced, *own)
-    limit = CARD_EXPOSURE_LIMIT if "white_card" in used else EXPOSURE_LIMIT
+    limit = exposure_limit(used)
     return Exposure(float(np.clip(mean, -limit, limit)), sd, used, readings, own)
 
 

@@ -133,6 +133,12 @@ def _combined(
         shift, log_sd = illumination.with_skin_prior(
             lab_to_linear_rgb(colours["skin"]), 0.0, log_sd
         )
+        # No photo's exposure beyond what its references allow, as for one photo alone.
+        limits = [illumination.exposure_limit(e.light.anchors) for e in evidence]
+        low = max(-limit - mine[0] for limit, mine in zip(limits, own, strict=True) if mine)
+        high = min(limit - mine[0] for limit, mine in zip(limits, own, strict=True) if mine)
+        if low <= high:
+            shift = float(np.clip(shift, low, high))
         colours = {part: _reexposed(colour, shift) for part, colour in colours.items()}
     darker, lighter = (_reexposed(colours["skin"], sign * log_sd)[0] for sign in (-1, 1))
     first = evidence[int(np.argmax(weights))].measured
