@@ -579,10 +579,12 @@ def reference_noise(measured: list[tuple[Face, Any]], resamples: int = 2000) -> 
         found = variances(sample)
         if found is not None:
             resampled.append(found)
-    usual = illumination.SKIN_LIGHTNESS + 16
+    usual_skin = ((illumination.SKIN_LIGHTNESS + 16) / 116) ** 3  # luminance at the usual L*
+    usual_guess = illumination._skin_guess(usual_skin)
+    assert usual_guess is not None
     in_code = {
         "camera": illumination.CAMERA_LOG_SD,
-        "skin": 3 * illumination.SKIN_LIGHTNESS_SD / usual,  # at the usual lightness
+        "skin": usual_guess[1],
         "eyes": references.EYE_LOG_SD,
         "teeth": references.TEETH_LOG_SD,
     }

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from colorseason.analysis import analyze, analyze_person, illumination, person, pipeline
-from colorseason.analysis.colorspace import lab_to_linear_rgb
+from colorseason.analysis.colorspace import lab_to_linear_rgb, reexposed
 from colorseason.analysis.person import MAX_PHOTOS
 from colorseason.errors import BadRequestError, CorruptImageError, NoFaceError
 from colorseason.testing import (
@@ -101,11 +101,11 @@ def test_several_photos_of_one_person_count_the_skin_prior_once() -> None:
     light = evidence.light
     assert light.own_exposure is not None
     own_log_gain, own_sd = light.own_exposure
-    at_own = person._reexposed(evidence.measured.skin, own_log_gain - math.log(light.exposure_gain))
+    at_own = reexposed(evidence.measured.skin, own_log_gain - math.log(light.exposure_gain))
     pair, pair_sd = person._combined([evidence, evidence], np.ones(2))
     shift, sd = illumination.with_skin_prior(lab_to_linear_rgb(at_own), 0.0, own_sd / math.sqrt(2))
     assert pair_sd == pytest.approx(sd)
-    assert pair.skin == pytest.approx(person._reexposed(at_own, shift), abs=1e-6)
+    assert pair.skin == pytest.approx(reexposed(at_own, shift), abs=1e-6)
     alone, alone_sd = person._combined([evidence], np.ones(1))
     assert alone.skin == pytest.approx(evidence.measured.skin, abs=1e-6)
     assert alone_sd == pytest.approx(light.log_exposure_sd)

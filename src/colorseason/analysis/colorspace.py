@@ -94,6 +94,11 @@ def lab_to_linear_rgb(lab: np.ndarray) -> np.ndarray:
     return (xyz * _D65_WHITE) @ _XYZ_TO_RGB.T
 
 
+def reexposed(lab: np.ndarray, log_factor: float) -> np.ndarray:
+    """A CIELAB colour as if the exposure had been exp(``log_factor``) times what it was."""
+    return linear_rgb_to_lab(lab_to_linear_rgb(lab) * np.exp(log_factor))
+
+
 def lab_to_hex(lab: np.ndarray | list[float]) -> str:
     """One CIELAB colour as ``#rrggbb`` (out-of-gamut colours are clipped)."""
     srgb = linear_to_srgb(lab_to_linear_rgb(np.asarray(lab, dtype=np.float64)))

@@ -15,6 +15,7 @@ from colorseason.analysis.colorspace import (
     bgr8_to_linear_rgb,
     lab_to_linear_rgb,
     linear_rgb_to_lab,
+    reexposed,
 )
 from colorseason.analysis.regions import RegionPixels
 
@@ -123,10 +124,6 @@ def measure(regions: RegionPixels, gains: np.ndarray, log_exposure_sd: float) ->
     if np.isnan(eyes).any():
         eyes = hair
     raw_skin = linear_rgb_to_lab(bgr8_to_linear_rgb(regions.skin))[:, 0]
-    darker, lighter = (
-        float(linear_rgb_to_lab(lab_to_linear_rgb(skin) * np.exp(sign * log_exposure_sd))[0])
-        for sign in (-1, 1)
-    )
     return Measurements(
         skin=skin,
         eyes=eyes,
@@ -135,8 +132,15 @@ def measure(regions: RegionPixels, gains: np.ndarray, log_exposure_sd: float) ->
         hair_from_brows=from_brows,
         cheek_lightness_gap=float(abs(left[0] - right[0])),
         raw_skin_lightness=float(np.median(raw_skin)),
-        lightness_sd=float(lighter - darker) / 2,
+        lightness_sd=skin_lightness_sd(skin, log_exposure_sd),
     )
+
+
+def skin_lightness_sd(skin: np.ndarray, log_exposure_sd: float) -> float:
+    """How unsure the L* of the CIELAB ``skin`` is, given the sd of ln(exposure): half the span
+    between the skin one sd darker and one sd lighter."""
+    darker, lighter = (reexposed(skin, sign * log_exposure_sd)[0] for sign in (-1, 1))
+    return float(lighter - darker) / 2
 
 
 def feature_vector(m: Measurements, exposure: float = 1.0) -> np.ndarray:

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from colorseason.analysis import decode, illumination, model, pipeline
-from colorseason.analysis.colorspace import chroma_hue, lab_to_linear_rgb, linear_rgb_to_lab
-from colorseason.analysis.features import Measurements
+from colorseason.analysis.colorspace import chroma_hue, lab_to_linear_rgb, reexposed
+from colorseason.analysis.features import Measurements, skin_lightness_sd
 from colorseason.analysis.formats import MAX_IMAGE_BYTES
 from colorseason.errors import BadRequestError, ColorseasonError
 
@@ -95,11 +95,6 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return result
 
 
-def _reexposed(lab: np.ndarray, log_factor: float) -> np.ndarray:
-    """A CIELAB colour as if the exposure had been exp(``log_factor``) times what it was."""
-    return linear_rgb_to_lab(lab_to_linear_rgb(lab) * math.exp(log_factor))
-
-
 def _combined(
     evidence: list[pipeline.PhotoEvidence], weights: np.ndarray
 ) -> tuple[Measurements, float]:
@@ -123,7 +118,7 @@ def _combined(
 
     def median(part: str) -> np.ndarray:
         values = [
-            _reexposed(getattr(e.measured, part), k) for e, k in zip(evidence, shifts, strict=True)
+            reexposed(getattr(e.measured, part), k) for e, k in zip(evidence, shifts, strict=True)
         ]
         return _weighted_median(np.array(values), weights)
 
@@ -139,8 +134,7 @@ def _combined(
         high = min(limit - mine[0] for limit, mine in zip(limits, own, strict=True) if mine)
         if low <= high:
             shift = float(np.clip(shift, low, high))
-        colours = {part: _reexposed(colour, shift) for part, colour in colours.items()}
-    darker, lighter = (_reexposed(colours["skin"], sign * log_sd)[0] for sign in (-1, 1))
+        colours = {part: reexposed(colour, shift) for part, colour in colours.items()}
     first = evidence[int(np.argmax(weights))].measured
     measured = replace(
         first,
@@ -149,7 +143,7 @@ def _combined(
         hair=colours["hair"],
         lips=colours["lips"],
         hair_from_brows=all(e.measured.hair_from_brows for e in evidence),
-        lightness_sd=float(lighter - darker) / 2,
+        lightness_sd=skin_lightness_sd(colours["skin"], log_sd),
     )
     return measured, log_sd
 
